@@ -1,0 +1,62 @@
+# dxkpi: the two commands are `make demo` and `make test`; everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export GX_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+WARDS ?= all
+STAFF ?= 1000-5000
+YEARS ?= 2023,2024,2025
+SEED ?= 7
+DIRTY ?= 0.01
+LANDING ?= data/landing
+
+.PHONY: help env demo dev test lint format generate parse clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+env: $(STAMP) ## create the virtual environment from the lock file
+
+parse: $(STAMP) ## write the dbt manifest that Dagster loads
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir .
+
+generate: $(STAMP) ## write sample exports into the landing zone (WARDS, STAFF, YEARS, SEED, DIRTY)
+	$(BIN)/dxkpi-generate --out $(LANDING) --wards $(WARDS) --staff $(STAFF) \
+		--years $(YEARS) --seed $(SEED) --dirty $(DIRTY)
+
+demo: $(STAMP) ## generate the 23-ward sample, run the whole pipeline, print the scorecard
+	$(BIN)/python -m orchestration.demo --landing $(LANDING) --wards $(WARDS) --staff $(STAFF) \
+		--years $(YEARS) --seed $(SEED) --dirty $(DIRTY)
+
+dev: $(STAMP) parse ## start the Dagster UI on localhost:3000 with sensors and schedules on
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -m orchestration.dev
+
+test: $(STAMP) lint ## lint, then run the tests
+	$(BIN)/pytest -q
+
+lint: $(STAMP) ## ruff and sqlfluff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
+
+format: $(STAMP) ## fix what ruff and sqlfluff can fix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	$(BIN)/sqlfluff fix dbt_project/models
+
+clean: ## remove generated data, warehouses and dbt artefacts (keeps the environment)
+	rm -rf data dbt_project/target dbt_project/logs .dagster_home

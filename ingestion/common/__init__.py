@@ -1,0 +1,1 @@
+"""Helpers shared by every source system: decoding, dates, codes, pseudonyms, loading."""
