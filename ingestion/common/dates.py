@@ -1,0 +1,134 @@
+"""Dates as the source systems print them: ISO, slashes and 和暦 (Japanese era years).
+
+The exports mix spellings, even within one file: 2025-04-01, 2025/4/1, 令和7年4月1日, R7.4.1,
+令和元年5月1日 (元年 = the era's first year), with full-width digits at times. A date printed in
+an era after that era had ended (平成31年5月1日, a day that was 令和元年) is reported as a
+data-quality problem, never silently converted.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from ingestion.common.problems import ValueProblem
+
+
+@dataclass(frozen=True)
+class Era:
+    """A Japanese era (元号) with the first day of its first year."""
+
+    kanji: str
+    letter: str
+    start: date
+
+
+ERAS: tuple[Era, ...] = (
+    Era("明治", "M", date(1868, 1, 25)),
+    Era("大正", "T", date(1912, 7, 30)),
+    Era("昭和", "S", date(1926, 12, 25)),
+    Era("平成", "H", date(1989, 1, 8)),
+    Era("令和", "R", date(2019, 5, 1)),
+)
+_ERA_BY_NAME = {era.kanji: era for era in ERAS} | {era.letter: era for era in ERAS}
+
+_WESTERN = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_WAREKI_KANJI = re.compile(
+    r"^(明治|大正|昭和|平成|令和)\s*(元|\d{1,2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$"
+)
+_WAREKI_LETTER = re.compile(r"^([MTSHR])\s*(元|\d{1,2})[./](\d{1,2})[./](\d{1,2})$", re.IGNORECASE)
+_FISCAL_YEAR = re.compile(
+    r"^(?:(\d{4})|(?:(明治|大正|昭和|平成|令和)|([MTSHR]))\s*(元|\d{1,2}))\s*(?:年度)?$"
+)
+
+
+def era_end(era: Era) -> date | None:
+    """Return the last day of `era`, or None for the current era."""
+    index = ERAS.index(era)
+    if index + 1 == len(ERAS):
+        return None
+    return date.fromordinal(ERAS[index + 1].start.toordinal() - 1)
+
+
+def _era_year(token: str) -> int:
+    return 1 if token == "元" else int(token)
+
+
+def _build_date(year: int, month: int, day: int, text: str) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError as error:
+        raise ValueProblem("invalid_date", f"{text!r} is not a calendar date ({error})") from None
+
+
+def _wareki_to_date(era: Era, era_year: int, month: int, day: int, text: str) -> date:
+    if era_year < 1:
+        raise ValueProblem("invalid_date", f"{text!r}: era year must be 1 or more")
+    result = _build_date(era.start.year + era_year - 1, month, day, text)
+    if result < era.start:
+        raise ValueProblem("date_before_era", f"{text!r} is before {era.kanji} began ({era.start})")
+    end = era_end(era)
+    if end is not None and result > end:
+        raise ValueProblem(
+            "date_after_era_ended",
+            f"{text!r} is printed in {era.kanji}, which ended on {end}",
+        )
+    return result
+
+
+def parse_date(text: str) -> date | None:
+    """Parse a date in any spelling the source systems use.
+
+    Args:
+        text: The cell as exported. Blank means no date.
+
+    Returns:
+        The date, or None for a blank cell.
+
+    Raises:
+        ValueProblem: the text is not a date, is not a calendar day, or is printed in an era
+            that had already ended (or not yet begun) on that day.
+    """
+    value = unicodedata.normalize("NFKC", text).strip()
+    if not value:
+        return None
+    if match := _WESTERN.match(value) or _COMPACT.match(value):
+        year, month, day = (int(part) for part in match.groups())
+        return _build_date(year, month, day, text)
+    if match := _WAREKI_KANJI.match(value) or _WAREKI_LETTER.match(value):
+        name, year_token, month, day = match.groups()
+        era = _ERA_BY_NAME[name.upper() if len(name) == 1 else name]
+        return _wareki_to_date(era, _era_year(year_token), int(month), int(day), text)
+    raise ValueProblem("unparseable_date", f"{text!r} is not a date in a known spelling")
+
+
+def fiscal_year_of(day: date) -> int:
+    """Return the 年度 (fiscal year, April to March) that `day` falls in, as its starting year."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def fiscal_year_bounds(fiscal_year: int) -> tuple[date, date]:
+    """Return the first and last day of fiscal year `fiscal_year`."""
+    return date(fiscal_year, 4, 1), date(fiscal_year + 1, 3, 31)
+
+
+def parse_fiscal_year(text: str) -> int | None:
+    """Parse a 年度 written as 2025, 令和7年度, 令和7, R7 or 令和元年度.
+
+    Raises:
+        ValueProblem: the text is not a fiscal year.
+    """
+    value = unicodedata.normalize("NFKC", text).strip()
+    if not value:
+        return None
+    match = _FISCAL_YEAR.match(value)
+    if not match:
+        raise ValueProblem("unparseable_fiscal_year", f"{text!r} is not a fiscal year")
+    western, kanji, letter, era_year = match.groups()
+    if western:
+        return int(western)
+    era = _ERA_BY_NAME[kanji or letter.upper()]
+    return era.start.year + _era_year(era_year) - 1

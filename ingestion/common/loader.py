@@ -1,0 +1,173 @@
+"""Loading checked exports into the raw tables: atomic, idempotent, replaceable.
+
+One export = one transaction. The rows of a ward's dataset for one reference date come from
+exactly one file: loading the same file again changes nothing, and a corrected re-export
+(same ward, dataset and date, new bytes) replaces the old file's rows. `ops.file_loads` keeps
+the file currently loaded per key, `ops.file_rejections` the files refused, and
+`ops.row_problems` the rows each loaded file had to leave out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from ingestion.common.landing import LandingFile
+from ingestion.common.problems import RowProblem
+from ingestion.common.schema import DATASET_COLUMNS, LINEAGE_COLUMNS, RAW_SCHEMA
+
+OPS_DDL = (
+    "create schema if not exists ops",
+    """create table if not exists ops.file_loads (
+        raw_table varchar not null,
+        ward_code varchar not null,
+        reference_date date not null,
+        source_file varchar not null,
+        file_sha256 varchar not null,
+        encoding varchar not null,
+        rows_loaded integer not null,
+        rows_rejected integer not null,
+        loaded_at timestamp not null,
+        primary key (raw_table, ward_code, reference_date)
+    )""",
+    """create table if not exists ops.file_rejections (
+        source_file varchar not null,
+        file_sha256 varchar not null,
+        raw_table varchar not null,
+        reason varchar not null,
+        rejected_at timestamp not null,
+        primary key (source_file, file_sha256)
+    )""",
+    """create table if not exists ops.row_problems (
+        source_file varchar not null,
+        file_sha256 varchar not null,
+        source_row integer not null,
+        column_name varchar not null,
+        rule varchar not null,
+        message varchar not null
+    )""",
+)
+
+
+def ensure_ops_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the bookkeeping tables of loads, rejections and row problems."""
+    for statement in OPS_DDL:
+        con.execute(statement)
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """The file currently loaded for one ward, dataset and reference date."""
+
+    source_file: str
+    file_sha256: str
+
+
+def current_load(
+    con: duckdb.DuckDBPyConnection, table: str, landing_file: LandingFile
+) -> LoadedFile | None:
+    """Return the file whose rows are loaded for this export's key, if any."""
+    row = con.execute(
+        "select source_file, file_sha256 from ops.file_loads "
+        "where raw_table = ? and ward_code = ? and reference_date = ?",
+        [table, landing_file.ward_code, landing_file.reference_date],
+    ).fetchone()
+    return LoadedFile(*row) if row else None
+
+
+def was_rejected(con: duckdb.DuckDBPyConnection, source_file: str, digest: str) -> bool:
+    """Tell whether these exact bytes of this file were refused before."""
+    row = con.execute(
+        "select count(*) from ops.file_rejections where source_file = ? and file_sha256 = ?",
+        [source_file, digest],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def load_export(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    landing_file: LandingFile,
+    digest: str,
+    frame: pd.DataFrame,
+    problems: list[RowProblem],
+    encoding: str,
+) -> None:
+    """Replace the rows of this export's key by `frame`, in one transaction.
+
+    Args:
+        con: A connection to the working warehouse.
+        table: The raw table, e.g. `hr_staff`.
+        landing_file: The export the frame was read from.
+        digest: The SHA-256 of the export's bytes.
+        frame: Rows already checked by the dataset's suite, lineage columns included.
+        problems: Rows of the file that were left out, kept for the operator.
+        encoding: The encoding detected, recorded with the load.
+    """
+    columns = [name for name, _ in LINEAGE_COLUMNS + DATASET_COLUMNS[table]]
+    column_list = ", ".join(columns)
+    key = [landing_file.ward_code, landing_file.reference_date]
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"delete from {RAW_SCHEMA}.{table} where ward_code = ? and reference_date = ?", key
+        )
+        con.register("incoming_export", frame[columns])
+        con.execute(
+            f"insert into {RAW_SCHEMA}.{table} ({column_list}) "
+            f"select {column_list} from incoming_export"
+        )
+        con.unregister("incoming_export")
+        _record_load(con, table, landing_file, digest, encoding, len(frame), problems)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def _record_load(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    landing_file: LandingFile,
+    digest: str,
+    encoding: str,
+    rows_loaded: int,
+    problems: list[RowProblem],
+) -> None:
+    con.execute(
+        "insert or replace into ops.file_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            table,
+            landing_file.ward_code,
+            landing_file.reference_date,
+            landing_file.name,
+            digest,
+            encoding,
+            rows_loaded,
+            len(problems),
+            datetime.now(),
+        ],
+    )
+    con.execute("delete from ops.row_problems where source_file = ?", [landing_file.name])
+    if problems:
+        con.executemany(
+            "insert into ops.row_problems values (?, ?, ?, ?, ?, ?)",
+            [(p.source_file, digest, p.source_row, p.column, p.rule, p.message) for p in problems],
+        )
+
+
+def record_rejection(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source_file: str,
+    digest: str,
+    reason: str,
+) -> None:
+    """Remember that these bytes of `source_file` were refused, and why."""
+    con.execute(
+        "insert or replace into ops.file_rejections values (?, ?, ?, ?, ?)",
+        [source_file, digest, table, reason, datetime.now()],
+    )
