@@ -10,12 +10,12 @@ the file currently loaded per key, `ops.file_rejections` the files refused, and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Protocol
 
 import duckdb
 import pandas as pd
 
-from ingestion.common.landing import LandingFile
 from ingestion.common.problems import RowProblem
 from ingestion.common.schema import DATASET_COLUMNS, LINEAGE_COLUMNS, RAW_SCHEMA
 
@@ -58,6 +58,19 @@ def ensure_ops_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+class ExportIdentity(Protocol):
+    """What names an export: its ward, its reference date (基準日) and where it came from."""
+
+    @property
+    def ward_code(self) -> str: ...
+
+    @property
+    def reference_date(self) -> date: ...
+
+    @property
+    def name(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class LoadedFile:
     """The file currently loaded for one ward, dataset and reference date."""
@@ -67,13 +80,13 @@ class LoadedFile:
 
 
 def current_load(
-    con: duckdb.DuckDBPyConnection, table: str, landing_file: LandingFile
+    con: duckdb.DuckDBPyConnection, table: str, export: ExportIdentity
 ) -> LoadedFile | None:
     """Return the file whose rows are loaded for this export's key, if any."""
     row = con.execute(
         "select source_file, file_sha256 from ops.file_loads "
         "where raw_table = ? and ward_code = ? and reference_date = ?",
-        [table, landing_file.ward_code, landing_file.reference_date],
+        [table, export.ward_code, export.reference_date],
     ).fetchone()
     return LoadedFile(*row) if row else None
 
@@ -90,7 +103,7 @@ def was_rejected(con: duckdb.DuckDBPyConnection, source_file: str, digest: str) 
 def load_export(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    landing_file: LandingFile,
+    export: ExportIdentity,
     digest: str,
     frame: pd.DataFrame,
     problems: list[RowProblem],
@@ -101,7 +114,7 @@ def load_export(
     Args:
         con: A connection to the working warehouse.
         table: The raw table, e.g. `hr_staff`.
-        landing_file: The export the frame was read from.
+        export: The export the frame was read from (a landing file or a catalogue snapshot).
         digest: The SHA-256 of the export's bytes.
         frame: Rows already checked by the dataset's suite, lineage columns included.
         problems: Rows of the file that were left out, kept for the operator.
@@ -109,7 +122,7 @@ def load_export(
     """
     columns = [name for name, _ in LINEAGE_COLUMNS + DATASET_COLUMNS[table]]
     column_list = ", ".join(columns)
-    key = [landing_file.ward_code, landing_file.reference_date]
+    key = [export.ward_code, export.reference_date]
     con.execute("begin transaction")
     try:
         con.execute(
@@ -121,7 +134,7 @@ def load_export(
             f"select {column_list} from incoming_export"
         )
         con.unregister("incoming_export")
-        _record_load(con, table, landing_file, digest, encoding, len(frame), problems)
+        _record_load(con, table, export, digest, encoding, len(frame), problems)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -131,7 +144,7 @@ def load_export(
 def _record_load(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    landing_file: LandingFile,
+    export: ExportIdentity,
     digest: str,
     encoding: str,
     rows_loaded: int,
@@ -141,9 +154,9 @@ def _record_load(
         "insert or replace into ops.file_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             table,
-            landing_file.ward_code,
-            landing_file.reference_date,
-            landing_file.name,
+            export.ward_code,
+            export.reference_date,
+            export.name,
             digest,
             encoding,
             rows_loaded,
@@ -151,7 +164,7 @@ def _record_load(
             datetime.now(),
         ],
     )
-    con.execute("delete from ops.row_problems where source_file = ?", [landing_file.name])
+    con.execute("delete from ops.row_problems where source_file = ?", [export.name])
     if problems:
         con.executemany(
             "insert into ops.row_problems values (?, ?, ?, ?, ?, ?)",

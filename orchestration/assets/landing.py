@@ -1,0 +1,145 @@
+"""One raw asset per landing-zone dataset, guarded by its expectation suite.
+
+Assets are keyed per dataset, not partitioned per ward: a materialisation loads every export
+of its dataset that is new or corrected, whichever ward sent it, so its cost grows with the
+new files and not with the number of wards (1,741 municipalities later) or with history.
+Each file is checked and committed on its own, so a bad export of one ward keeps no other
+ward's data out, and the ward stays visible in every raw row, check and log line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+
+from expectations import run_suite
+from ingestion.common.contract import DatasetContract
+from ingestion.common.ingest import ExportOutcome, Status, ingest_export
+from ingestion.common.landing import is_complete, list_exports
+from ingestion.common.pseudonym import Pseudonymiser
+from ingestion.registry import FILE_CONTRACTS
+from orchestration.resources import LandingZoneResource, WarehouseResource
+from orchestration.settings import WAREHOUSE_POOL
+
+SUITE_CHECK = "expectation_suite"
+ROW_CHECK = "rejected_rows"
+
+
+def raw_asset_key(table: str) -> dg.AssetKey:
+    """The asset key of a raw table, as dagster-dbt names the dbt source `raw.<table>`."""
+    return dg.AssetKey(["raw", table])
+
+
+def summarise(outcomes: list[ExportOutcome]) -> dict[str, int]:
+    """Count exports per status, and the rows loaded and rejected."""
+    counts = {status.value: 0 for status in Status}
+    for outcome in outcomes:
+        counts[outcome.status.value] += 1
+    counts["rows_loaded"] = sum(o.rows_loaded for o in outcomes)
+    counts["rows_rejected"] = sum(
+        len(o.row_problems) for o in outcomes if o.status is not Status.REJECTED
+    )
+    return counts
+
+
+def _suite_check(table: str, outcomes: list[ExportOutcome]) -> dg.AssetCheckResult:
+    rejected = [o for o in outcomes if o.status is Status.REJECTED]
+    return dg.AssetCheckResult(
+        check_name=SUITE_CHECK,
+        passed=not rejected,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "files_checked": sum(1 for o in outcomes if o.check is not None),
+            "files_rejected": len(rejected),
+            "rejections": dg.MetadataValue.md(
+                "\n\n".join(f"- {o.reason}" for o in rejected) or "none"
+            ),
+        },
+        description=f"Great Expectations suite `{table}` on every new export before loading",
+    )
+
+
+def _row_check(outcomes: list[ExportOutcome]) -> dg.AssetCheckResult:
+    loaded = [o for o in outcomes if o.status in (Status.LOADED, Status.REPLACED)]
+    problems = [p for o in loaded for p in o.row_problems]
+    examples = "\n".join(f"- {p.describe()}" for p in problems[:20])
+    return dg.AssetCheckResult(
+        check_name=ROW_CHECK,
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rows_rejected": len(problems),
+            "first_problems": dg.MetadataValue.md(examples or "none"),
+            "see_table": "ops.row_problems",
+        },
+    )
+
+
+def _log_outcome(log: dg.DagsterLogManager, outcome: ExportOutcome) -> None:
+    if outcome.status is Status.REJECTED:
+        log.error(f"refused {outcome.source_file}; nothing written, file kept: {outcome.reason}")
+    elif outcome.status in (Status.LOADED, Status.REPLACED):
+        log.info(
+            f"{outcome.status.value} {outcome.source_file}: {outcome.rows_loaded} rows "
+            f"({outcome.encoding}), {len(outcome.row_problems)} rows left out"
+        )
+
+
+def ingest_dataset(
+    contract: DatasetContract,
+    warehouse: WarehouseResource,
+    landing: LandingZoneResource,
+    log: dg.DagsterLogManager,
+) -> list[ExportOutcome]:
+    """Ingest every complete export of one dataset that is not loaded yet."""
+    pseudonyms = Pseudonymiser.from_environment()
+    paths = [
+        path
+        for path in list_exports(Path(landing.path), contract.system, contract.dataset)
+        if is_complete(path, landing.settle_seconds)
+    ]
+    loaded_at = datetime.now()
+    outcomes = []
+    with warehouse.connect() as con:
+        for path in paths:
+            outcome = ingest_export(con, path, contract, run_suite, pseudonyms, loaded_at)
+            _log_outcome(log, outcome)
+            outcomes.append(outcome)
+    return outcomes
+
+
+def build_landing_asset(contract: DatasetContract) -> dg.AssetsDefinition:
+    """The raw asset of one landing-zone dataset, with its suite as a blocking check."""
+    key = raw_asset_key(contract.table)
+
+    @dg.asset(
+        key=key,
+        group_name="raw",
+        kinds={"python", "duckdb"},
+        pool=WAREHOUSE_POOL,
+        description=(
+            f"Exports `landing/{contract.system}/<ward>_{contract.dataset}_<YYYYMMDD>.csv`, "
+            f"checked and loaded into `raw.{contract.table}` (key: {', '.join(contract.key)})."
+        ),
+        check_specs=[
+            dg.AssetCheckSpec(SUITE_CHECK, asset=key, blocking=True),
+            dg.AssetCheckSpec(ROW_CHECK, asset=key),
+        ],
+    )
+    def landing_asset(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        landing: LandingZoneResource,
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        outcomes = ingest_dataset(contract, warehouse, landing, context.log)
+        yield dg.MaterializeResult(metadata=summarise(outcomes))
+        yield _suite_check(contract.table, outcomes)
+        yield _row_check(outcomes)
+
+    return landing_asset
+
+
+landing_assets = [build_landing_asset(contract) for contract in FILE_CONTRACTS.values()]

@@ -1,0 +1,45 @@
+"""The dxkpi code location: assembles assets, checks, jobs, schedules and resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets.dbt import dbt_project, dxkpi_dbt_assets
+from orchestration.assets.landing import landing_assets
+from orchestration.assets.opendata import opendata_package
+from orchestration.assets.publish import kpi_marts
+from orchestration.jobs import everything_job, nightly_schedule
+from orchestration.resources import (
+    CkanResource,
+    LandingZoneResource,
+    ServingResource,
+    WarehouseResource,
+)
+from orchestration.settings import Settings, load_settings
+
+
+def build_resources(settings: Settings) -> dict[str, object]:
+    """The resources of an environment."""
+    return {
+        "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
+        "landing": LandingZoneResource(
+            path=str(settings.landing_dir), settle_seconds=settings.settle_seconds
+        ),
+        "ckan": CkanResource(base_url=settings.ckan_url),
+        "serving": ServingResource(path=str(settings.serving_path)),
+        "dbt": DbtCliResource(project_dir=dbt_project),
+    }
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Everything Dagster loads, for the given settings."""
+    return dg.Definitions(
+        assets=[*landing_assets, opendata_package, dxkpi_dbt_assets, kpi_marts],
+        jobs=[everything_job],
+        schedules=[nightly_schedule()],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions(load_settings())

@@ -1,0 +1,29 @@
+"""`make dev`: the Dagster UI on localhost with the code location, schedules and sensors."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from orchestration.instance import prepare_dagster_home
+from orchestration.settings import REPO_ROOT
+
+
+def main() -> None:
+    """Start `dagster dev` on 127.0.0.1:3000 (DAGSTER_PORT to change it)."""
+    prepare_dagster_home()
+    os.environ.setdefault("DXKPI_SCHEDULES", "on")
+    if not os.environ.get("DXKPI_PSEUDONYM_KEY") and not (REPO_ROOT / ".env").exists():
+        print("DXKPI_PSEUDONYM_KEY is not set: using the demo key (copy .env.example to .env)")
+        os.environ["DXKPI_PSEUDONYM_KEY"] = "dxkpi-demo-key-not-a-secret"
+    dagster = Path(sys.executable).with_name("dagster")
+    port = os.environ.get("DAGSTER_PORT", "3000")
+    os.chdir(REPO_ROOT)
+    os.execv(
+        str(dagster), [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", port]
+    )
+
+
+if __name__ == "__main__":
+    main()

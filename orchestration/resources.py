@@ -1,0 +1,68 @@
+"""Dagster resources: the warehouse, the landing zone, the catalogue, the serving file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from ingestion.common.loader import ensure_ops_schema
+from ingestion.common.schema import ensure_raw_schema
+from ingestion.opendata.ckan import CkanClient
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The working DuckDB warehouse. Only one process may write it at a time: every asset that
+    opens it runs in the `duckdb_warehouse` pool, whose limit is 1."""
+
+    path: str
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open the warehouse with its raw and ops schemas in place, and close it after."""
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.path)
+        try:
+            ensure_raw_schema(con)
+            ensure_ops_schema(con)
+            yield con
+        finally:
+            con.close()
+
+    def ensure_schemas(self) -> None:
+        """Create the raw and ops schemas if missing (dbt's sources read raw)."""
+        with self.connect():
+            pass
+
+
+class LandingZoneResource(dg.ConfigurableResource):
+    """The folder the source systems drop their exports into."""
+
+    path: str
+    settle_seconds: float = 0.0
+
+
+class CkanResource(dg.ConfigurableResource):
+    """The CKAN open-data catalogue (production: the Tokyo catalogue)."""
+
+    base_url: str
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_retries: int = 3
+
+    def client(self) -> CkanClient:
+        """A client with timeouts and retries."""
+        return CkanClient(
+            self.base_url,
+            timeout=(self.connect_timeout, self.read_timeout),
+            max_retries=self.max_retries,
+        )
+
+
+class ServingResource(dg.ConfigurableResource):
+    """The DuckDB file BI tools read, replaced atomically on every publish."""
+
+    path: str

@@ -1,0 +1,95 @@
+"""Publishing the marts to the serving file BI tools read.
+
+DuckDB lets one process hold a database file: a BI tool reading the working warehouse would
+block the pipeline, and the reverse. The marts are therefore copied into a new file beside the
+serving file, which then replaces it with one atomic rename: a reader sees the old build or
+the new one, never half of one, and a failed publication leaves the old file in place.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+PUBLISHED_SCHEMAS = ("marts",)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What one publication wrote."""
+
+    path: Path
+    tables: dict[str, int]
+    published_at: datetime
+
+
+def _published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    placeholders = ", ".join("?" for _ in PUBLISHED_SCHEMAS)
+    rows = con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_catalog = current_database() and table_schema in ({placeholders}) "
+        "and table_type = 'BASE TABLE' order by 1, 2",
+        list(PUBLISHED_SCHEMAS),
+    ).fetchall()
+    return [(schema, name) for schema, name in rows]
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def publish_marts(warehouse: Path, serving: Path, run_id: str) -> Publication:
+    """Copy every mart table of `warehouse` into a new file and swap it in for `serving`.
+
+    Raises:
+        RuntimeError: the warehouse has no mart table to publish.
+    """
+    serving.parent.mkdir(parents=True, exist_ok=True)
+    staging_file = serving.with_name(f".{serving.name}.{uuid.uuid4().hex}.tmp")
+    published_at = datetime.now()
+    counts: dict[str, int] = {}
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            tables = _published_tables(con)
+            if not tables:
+                raise RuntimeError(f"{warehouse} has no table in {PUBLISHED_SCHEMAS} to publish")
+            con.execute(f"attach '{staging_file}' as serving_build")
+            for schema, table in tables:
+                con.execute(f"create schema if not exists serving_build.{schema}")
+                con.execute(
+                    f"create table serving_build.{schema}.{table} as select * from {schema}.{table}"
+                )
+                counts[f"{schema}.{table}"] = con.execute(
+                    f"select count(*) from serving_build.{schema}.{table}"
+                ).fetchone()[0]
+            _write_publication_log(con, run_id, published_at, counts)
+            con.execute("detach serving_build")
+        _fsync(staging_file)
+        os.replace(staging_file, serving)
+        _fsync(serving.parent)
+    finally:
+        staging_file.unlink(missing_ok=True)
+    return Publication(serving, counts, published_at)
+
+
+def _write_publication_log(
+    con: duckdb.DuckDBPyConnection, run_id: str, published_at: datetime, counts: dict[str, int]
+) -> None:
+    con.execute("create schema serving_build.meta")
+    con.execute(
+        "create table serving_build.meta.publication "
+        "(published_at timestamp, run_id varchar, table_name varchar, row_count bigint)"
+    )
+    con.executemany(
+        "insert into serving_build.meta.publication values (?, ?, ?, ?)",
+        [(published_at, run_id, table, count) for table, count in counts.items()],
+    )

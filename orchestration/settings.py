@@ -1,0 +1,54 @@
+"""The one place that decides the environment (local or prod) and every path from it.
+
+Everything is read from the environment with local defaults, so `make demo`, `make dev` and
+the tests need no configuration, and a deployment sets only variables (see .env.example).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things are and how the pipeline behaves in this environment."""
+
+    environment: str
+    landing_dir: Path
+    warehouse_path: Path
+    serving_path: Path
+    ckan_url: str
+    dbt_target: str
+    settle_seconds: float
+    schedules_running: bool
+
+
+def _path(variable: str, default: str) -> Path:
+    path = Path(os.environ.get(variable, default))
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def load_settings() -> Settings:
+    """Read the settings of the current environment (DXKPI_ENV: local or prod)."""
+    environment = os.environ.get("DXKPI_ENV", "local")
+    if environment not in ("local", "prod"):
+        raise ValueError(f"DXKPI_ENV must be local or prod, not {environment!r}")
+    return Settings(
+        environment=environment,
+        landing_dir=_path("DXKPI_LANDING", "data/landing"),
+        warehouse_path=_path("DXKPI_WAREHOUSE", "data/warehouse.duckdb"),
+        serving_path=_path("DXKPI_SERVING", "data/serving/dxkpi.duckdb"),
+        ckan_url=os.environ.get("DXKPI_CKAN_URL", "http://127.0.0.1:8765"),
+        dbt_target=os.environ.get("DXKPI_DBT_TARGET", "local"),
+        # In production a copy over SMB may still be running when a file appears.
+        settle_seconds=float(
+            os.environ.get("DXKPI_SETTLE_SECONDS", "0" if environment == "local" else "60")
+        ),
+        schedules_running=environment == "prod" or os.environ.get("DXKPI_SCHEDULES") == "on",
+    )
