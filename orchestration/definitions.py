@@ -16,7 +16,7 @@ from orchestration.resources import (
     ServingResource,
     WarehouseResource,
 )
-from orchestration.settings import Settings, load_settings
+from orchestration.settings import DBT_EXECUTABLE, Settings, load_settings
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
@@ -28,7 +28,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         ),
         "ckan": CkanResource(base_url=settings.ckan_url),
         "serving": ServingResource(path=str(settings.serving_path)),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     }
 
 

@@ -28,13 +28,13 @@ class Publication:
     published_at: datetime
 
 
-def _published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+def _published_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str]]:
     placeholders = ", ".join("?" for _ in PUBLISHED_SCHEMAS)
     rows = con.execute(
         "select table_schema, table_name from information_schema.tables "
-        f"where table_catalog = current_database() and table_schema in ({placeholders}) "
+        f"where table_catalog = ? and table_schema in ({placeholders}) "
         "and table_type = 'BASE TABLE' order by 1, 2",
-        list(PUBLISHED_SCHEMAS),
+        [catalog, *PUBLISHED_SCHEMAS],
     ).fetchall()
     return [(schema, name) for schema, name in rows]
 
@@ -58,21 +58,21 @@ def publish_marts(warehouse: Path, serving: Path, run_id: str) -> Publication:
     published_at = datetime.now()
     counts: dict[str, int] = {}
     try:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            tables = _published_tables(con)
-            if not tables:
-                raise RuntimeError(f"{warehouse} has no table in {PUBLISHED_SCHEMAS} to publish")
-            con.execute(f"attach '{staging_file}' as serving_build")
-            for schema, table in tables:
-                con.execute(f"create schema if not exists serving_build.{schema}")
+        with duckdb.connect(str(staging_file)) as con:
+            con.execute(f"attach '{warehouse}' as working (read_only)")
+            for schema, table in _published_tables(con, "working"):
+                con.execute(f"create schema if not exists {schema}")
                 con.execute(
-                    f"create table serving_build.{schema}.{table} as select * from {schema}.{table}"
+                    f"create table {schema}.{table} as select * from working.{schema}.{table}"
                 )
                 counts[f"{schema}.{table}"] = con.execute(
-                    f"select count(*) from serving_build.{schema}.{table}"
+                    f"select count(*) from {schema}.{table}"
                 ).fetchone()[0]
+            if not counts:
+                raise RuntimeError(f"{warehouse} has no table in {PUBLISHED_SCHEMAS} to publish")
             _write_publication_log(con, run_id, published_at, counts)
-            con.execute("detach serving_build")
+            con.execute("detach working")
+            con.execute("checkpoint")
         _fsync(staging_file)
         os.replace(staging_file, serving)
         _fsync(serving.parent)
@@ -84,12 +84,12 @@ def publish_marts(warehouse: Path, serving: Path, run_id: str) -> Publication:
 def _write_publication_log(
     con: duckdb.DuckDBPyConnection, run_id: str, published_at: datetime, counts: dict[str, int]
 ) -> None:
-    con.execute("create schema serving_build.meta")
+    con.execute("create schema meta")
     con.execute(
-        "create table serving_build.meta.publication "
+        "create table meta.publication "
         "(published_at timestamp, run_id varchar, table_name varchar, row_count bigint)"
     )
     con.executemany(
-        "insert into serving_build.meta.publication values (?, ?, ?, ?)",
+        "insert into meta.publication values (?, ?, ?, ?)",
         [(published_at, run_id, table, count) for table, count in counts.items()],
     )

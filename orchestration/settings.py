@@ -7,12 +7,15 @@ the tests need no configuration, and a deployment sets only variables (see .env.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 WAREHOUSE_POOL = "duckdb_warehouse"
+# The dbt of this environment, whether or not its bin folder is on PATH.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,8 @@ class Staff:
     def hired_on_record(self, day: date) -> date:
         """The 採用年月日 HR shows on `day`: fiscal-year appointees are re-appointed each April."""
         if self.employment in FISCAL_YEAR_APPOINTEE:
-            return max(self.first_hired, date(fiscal_year_of(day), 4, 1))
+            last_day = day if self.leave_date is None else min(day, self.leave_date)
+            return max(self.first_hired, date(fiscal_year_of(last_day), 4, 1))
         return self.first_hired
 
     def listed_on(self, day: date) -> bool:

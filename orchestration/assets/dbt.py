@@ -4,8 +4,6 @@ dbt tests of severity error arrive as blocking asset checks: a failed key or KPI
 stops the publication of the marts.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +12,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.resources import WarehouseResource
-from orchestration.settings import DBT_PROJECT_DIR, WAREHOUSE_POOL, load_settings
+from orchestration.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, WAREHOUSE_POOL, load_settings
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target=load_settings().dbt_target)
 dbt_project.prepare_if_dev()
@@ -27,7 +25,9 @@ def ensure_manifest(project: DbtProject = dbt_project) -> None:
     without a manifest.
     """
     if not project.manifest_path.exists():
-        DbtCliResource(project_dir=project).cli(["parse", "--quiet"]).wait()
+        DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
+            ["parse", "--quiet"]
+        ).wait()
 
 
 ensure_manifest()

@@ -7,8 +7,6 @@ Each file is checked and committed on its own, so a bad export of one ward keeps
 ward's data out, and the ward stays visible in every raw row, check and log line.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path

@@ -1,7 +1,5 @@
 """The open-data catalogue: a snapshot of every ward's CKAN organisation per run."""
 
-from __future__ import annotations
-
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass

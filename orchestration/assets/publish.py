@@ -1,7 +1,5 @@
 """Publication of the marts to the serving file, once they are built and checked."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg
