@@ -1,1 +1,11 @@
-"""expectations"""
+"""Great Expectations suites for the raw datasets, run on each export's frame before loading.
+
+Importing this package is cheap: Great Expectations itself is imported on the first
+`run_suite` or `build_suite` call. The value sets (GRADES, ENROLLMENT_STATUSES, ...) live in
+`expectations.suites` and can be imported without GX.
+"""
+
+from expectations.runner import FailedExpectation, SuiteResult, run_suite
+from expectations.suites import build_suite, suite_names
+
+__all__ = ["FailedExpectation", "SuiteResult", "build_suite", "run_suite", "suite_names"]

@@ -1,0 +1,422 @@
+"""The data-quality rules of every raw dataset, and the GX suites built from them.
+
+Rules are declared here as plain data (`Rule`), so that this module, its value sets and the
+check-digit function can be imported without Great Expectations (an import that costs seconds
+and hundreds of MB). `build_suite` turns a dataset's rules into a GX 1.x `ExpectationSuite`
+and is the only place that imports GX.
+
+Severity: "error" rules block the load; "warning" rules are reported only. They map onto GX's
+own `FailureSeverity` (critical / warning) so that the suite means the same thing on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from ingestion.common.schema import DATASET_COLUMNS, LINEAGE_COLUMNS
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+
+Severity = Literal["error", "warning"]
+
+# --- Value sets (import these rather than repeating the literals) ---------------------------
+
+GRADES: tuple[str, ...] = ("係員", "主任", "係長級", "課長補佐級", "課長級", "部長級")
+EMPLOYMENT_TYPES: tuple[str, ...] = (
+    "正規",
+    "再任用",
+    "任期付",
+    "特定任期付",
+    "会計年度任用(フルタイム)",
+    "会計年度任用(パートタイム)",
+)
+COURSE_CATEGORIES: tuple[str, ...] = (
+    "デジタル基礎",
+    "ツール活用",
+    "DX推進リーダー育成",
+    "管理職向け",
+    "その他",
+)
+COURSE_REQUIREMENTS: tuple[str, ...] = ("必修", "選択")
+ENROLLMENT_STATUSES: tuple[str, ...] = ("申込", "受講中", "修了", "未修了", "欠席", "取消")
+ENROLLMENT_STATUS_COMPLETED = "修了"
+REVIEW_RESULTS: tuple[str, ...] = ("採用", "一部採用", "不採用", "審査中")
+PACKAGE_STATES: tuple[str, ...] = ("active", "draft", "deleted")
+
+# `[0-9]` rather than `\d`: Python's `\d` also matches full-width digits (１３１０１６), which
+# ingestion must have normalised away before a frame reaches validation.
+WARD_CODE_REGEX = r"^[0-9]{6}$"
+ORGANIZATION_REGEX = r"^t[0-9]{6}$"
+
+MIN_ROWS_PER_FILE = 1
+MAX_ROWS_PER_FILE = 2_000_000
+EARLIEST_HIRE_DATE = dt.datetime(1950, 1, 1)
+EARLIEST_SESSION_DATE = dt.datetime(2000, 1, 1)
+LATEST_DATE = dt.datetime(2100, 1, 1)
+FISCAL_YEAR_RANGE = (2000, 2100)
+COURSE_HOURS_RANGE = (0, 1000)
+SESSION_CAPACITY_RANGE = (0, 10_000)
+
+# The pandas dtype family each warehouse type arrives as, spelled the way GX's
+# expect_column_values_to_be_of_type compares on pandas: by the scalar type of the dtype, so
+# "int64" accepts Int64 and "bool" accepts boolean ("Int64" and "boolean" never match there).
+# "str" is pandas 3's default string dtype; "object" would fail on pandas 3.
+GX_TYPE_OF_SQL_TYPE: dict[str, str] = {
+    "varchar": "str",
+    "date": "datetime64",
+    "timestamp": "datetime64",
+    "integer": "int64",
+    "bigint": "int64",
+    "double": "float64",
+    "boolean": "bool",
+}
+
+_TYPE_FAMILY = {
+    "str": "string",
+    "datetime64": "datetime",
+    "int64": "integer",
+    "float64": "float",
+    "bool": "boolean",
+}
+
+_CHECK_DIGIT_WEIGHTS = (6, 5, 4, 3, 2)
+
+
+def ward_code_is_valid(code: object) -> bool:
+    """Tell whether a value is a 6-digit local-government code with a valid check digit.
+
+    The check digit is d6 = (11 - (6*d1 + 5*d2 + 4*d3 + 3*d4 + 2*d5) mod 11) mod 10.
+
+    Args:
+        code: The value to test; anything but a string of six ASCII digits is invalid.
+
+    Returns:
+        True when `code` is six ASCII digits and its last digit is the check digit.
+    """
+    if not isinstance(code, str) or len(code) != 6 or not code.isascii() or not code.isdigit():
+        return False
+    digits = [int(char) for char in code]
+    weighted = sum(w * d for w, d in zip(_CHECK_DIGIT_WEIGHTS, digits[:5], strict=True))
+    return digits[5] == (11 - weighted % 11) % 10
+
+
+# --- Rules as data ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One expectation of a suite, described without importing GX.
+
+    Attributes:
+        expectation: The GX expectation type in snake case.
+        rule: A short human sentence, shown in failure messages.
+        column: The column the rule is about (reported on failure), None for table rules.
+        severity: "error" blocks the load, "warning" is reported only.
+        kwargs: Further GX keyword arguments (value_set, min_value, column_A, ...).
+        when: A row condition (column, value): the rule applies where column == value.
+    """
+
+    expectation: str
+    rule: str
+    column: str | None = None
+    severity: Severity = "error"
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    when: tuple[str, str] | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column the rule reads: it cannot be evaluated when one is missing."""
+        names = [self.column, self.kwargs.get("column_A"), self.kwargs.get("column_B")]
+        if self.when:
+            names.append(self.when[0])
+        return tuple(dict.fromkeys(name for name in names if name))
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()
+    return str(value)
+
+
+def not_null(column: str, severity: Severity = "error") -> Rule:
+    """Return a rule: the column has no missing values."""
+    return Rule("expect_column_values_to_not_be_null", f"{column} not null", column, severity)
+
+
+def unique(column: str, severity: Severity = "error") -> Rule:
+    """Return a rule: the column's non-missing values are unique within the file."""
+    return Rule("expect_column_values_to_be_unique", f"{column} unique", column, severity)
+
+
+def in_set(column: str, values: Iterable[str], severity: Severity = "error") -> Rule:
+    """Return a rule: the column's non-missing values belong to a value set."""
+    values = list(values)
+    text = f"{column} in {{{', '.join(values)}}}"
+    kwargs = {"value_set": values}
+    return Rule("expect_column_values_to_be_in_set", text, column, severity, kwargs)
+
+
+def between(column: str, low: Any = None, high: Any = None, severity: Severity = "error") -> Rule:
+    """Return a rule: the column's non-missing values lie in [low, high] (either may be open)."""
+    if high is None:
+        text = f"{column} >= {_fmt(low)}"
+    elif low is None:
+        text = f"{column} <= {_fmt(high)}"
+    else:
+        text = f"{column} between {_fmt(low)} and {_fmt(high)}"
+    kwargs = {"min_value": low, "max_value": high}
+    return Rule("expect_column_values_to_be_between", text, column, severity, kwargs)
+
+
+def matches(column: str, regex: str, severity: Severity = "error") -> Rule:
+    """Return a rule: the column's non-missing values match a regular expression."""
+    kwargs = {"regex": regex}
+    text = f"{column} matches {regex}"
+    return Rule("expect_column_values_to_match_regex", text, column, severity, kwargs)
+
+
+def not_after(column: str, other: str, severity: Severity = "error") -> Rule:
+    """Return a rule: column <= other on every row where both are present."""
+    kwargs = {
+        "column_A": other,
+        "column_B": column,
+        "or_equal": True,
+        "ignore_row_if": "either_value_is_missing",
+    }
+    return Rule(
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        f"{column} <= {other}",
+        column,
+        severity,
+        kwargs,
+    )
+
+
+def not_before(column: str, other: str, severity: Severity = "error") -> Rule:
+    """Return a rule: column >= other on every row where both are present."""
+    kwargs = {
+        "column_A": column,
+        "column_B": other,
+        "or_equal": True,
+        "ignore_row_if": "either_value_is_missing",
+    }
+    return Rule(
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        f"{column} >= {other}",
+        column,
+        severity,
+        kwargs,
+    )
+
+
+def valid_ward_code(column: str = "ward_code", severity: Severity = "error") -> Rule:
+    """Return a rule: the column's non-missing values carry a valid check digit."""
+    return Rule(
+        "expect_column_values_to_be_valid_ward_code",
+        f"{column} has a valid check digit",
+        column,
+        severity,
+    )
+
+
+def of_type(column: str, sql_type: str) -> Rule:
+    """Return a rule: the column's pandas dtype fits its warehouse type."""
+    gx_type = GX_TYPE_OF_SQL_TYPE[sql_type.split()[0]]
+    return Rule(
+        "expect_column_values_to_be_of_type",
+        f"{column} has a {_TYPE_FAMILY[gx_type]} dtype",
+        column,
+        kwargs={"type_": gx_type},
+    )
+
+
+def columns_of(dataset: str) -> list[tuple[str, str]]:
+    """Return (name, warehouse type) of every column a dataset's frame must have."""
+    return LINEAGE_COLUMNS + DATASET_COLUMNS[dataset]
+
+
+def _common_rules(dataset: str) -> list[Rule]:
+    columns = columns_of(dataset)
+    names = [name for name, _ in columns]
+    return [
+        Rule(
+            "expect_table_columns_to_match_set",
+            f"columns are exactly the {len(names)} columns of raw.{dataset}",
+            kwargs={"column_set": names, "exact_match": True},
+        ),
+        Rule(
+            "expect_table_row_count_to_be_between",
+            f"at least {MIN_ROWS_PER_FILE} row",
+            kwargs={"min_value": MIN_ROWS_PER_FILE, "max_value": None},
+        ),
+        Rule(
+            "expect_table_row_count_to_be_between",
+            f"at most {MAX_ROWS_PER_FILE:,} rows",
+            severity="warning",
+            kwargs={"min_value": None, "max_value": MAX_ROWS_PER_FILE},
+        ),
+        *(of_type(name, sql_type) for name, sql_type in columns),
+        # Lineage columns are `not null` in the warehouse: catch a null here, with its row.
+        *(not_null(name) for name, _ in LINEAGE_COLUMNS),
+        matches("ward_code", WARD_CODE_REGEX),
+        valid_ward_code("ward_code"),
+        unique("source_row"),
+    ]
+
+
+def _hr_staff() -> list[Rule]:
+    return [
+        not_null("staff_id"),
+        unique("staff_id"),
+        not_null("org_code"),
+        in_set("grade", GRADES),
+        in_set("employment_type", EMPLOYMENT_TYPES),
+        not_null("hire_date"),
+        between("hire_date", EARLIEST_HIRE_DATE, LATEST_DATE),
+        not_before("retirement_date", "hire_date"),
+        not_after("hire_date", "reference_date"),
+    ]
+
+
+def _training_course() -> list[Rule]:
+    return [
+        not_null("fiscal_year"),
+        between("fiscal_year", *FISCAL_YEAR_RANGE),
+        not_null("course_code"),
+        unique("course_code"),
+        not_null("course_name"),
+        in_set("category", COURSE_CATEGORIES),
+        in_set("requirement", COURSE_REQUIREMENTS),
+        between("hours", *COURSE_HOURS_RANGE),
+    ]
+
+
+def _training_session() -> list[Rule]:
+    return [
+        not_null("session_id"),
+        unique("session_id"),
+        not_null("course_code"),
+        not_null("session_date"),
+        between("session_date", EARLIEST_SESSION_DATE, LATEST_DATE),
+        between("capacity", *SESSION_CAPACITY_RANGE),
+    ]
+
+
+def _training_enrollment() -> list[Rule]:
+    completed_needs_date = Rule(
+        "expect_column_values_to_not_be_null",
+        f"completed_on not null where status == {ENROLLMENT_STATUS_COMPLETED}",
+        "completed_on",
+        when=("status", ENROLLMENT_STATUS_COMPLETED),
+    )
+    return [
+        not_null("enrollment_id"),
+        unique("enrollment_id"),
+        not_null("staff_id"),
+        not_null("course_code"),
+        in_set("status", ENROLLMENT_STATUSES),
+        completed_needs_date,
+        not_after("completed_on", "reference_date"),
+        not_before("completed_on", "applied_on", severity="warning"),
+    ]
+
+
+def _proposals_proposal() -> list[Rule]:
+    return [
+        not_null("proposal_id"),
+        unique("proposal_id"),
+        not_null("submitted_on"),
+        not_after("submitted_on", "reference_date"),
+        between("proposer_count", 1),
+        in_set("review_result", REVIEW_RESULTS),
+        between("effect_amount_yen", 0),
+    ]
+
+
+def _opendata_package() -> list[Rule]:
+    return [
+        not_null("package_id"),
+        unique("package_id"),
+        matches("organization", ORGANIZATION_REGEX),
+        in_set("state", PACKAGE_STATES),
+        not_null("is_private"),
+    ]
+
+
+_DATASET_RULES = {
+    "hr_staff": _hr_staff,
+    "training_course": _training_course,
+    "training_session": _training_session,
+    "training_enrollment": _training_enrollment,
+    "proposals_proposal": _proposals_proposal,
+    "opendata_package": _opendata_package,
+}
+
+
+def suite_names() -> list[str]:
+    """Return the datasets that have a suite (the raw table names), in a stable order."""
+    return list(_DATASET_RULES)
+
+
+def rules_for(dataset: str) -> list[Rule]:
+    """Return every rule of a dataset: the common ones, then the dataset's own.
+
+    Args:
+        dataset: A raw table name, one of `suite_names()`.
+
+    Raises:
+        KeyError: If the dataset has no suite.
+    """
+    if dataset not in _DATASET_RULES:
+        raise KeyError(f"no expectation suite for dataset {dataset!r}; known: {suite_names()}")
+    return _common_rules(dataset) + _DATASET_RULES[dataset]()
+
+
+def build_suite(dataset: str) -> gx.ExpectationSuite:
+    """Build a fresh, unsaved GX ExpectationSuite named after a dataset.
+
+    Each expectation carries its rule in `meta` (rule sentence, reported column, columns read)
+    and its severity as GX's `severity` (error -> critical, warning -> warning).
+
+    Args:
+        dataset: A raw table name, one of `suite_names()`.
+
+    Returns:
+        The suite; add it to a context (`context.suites.add`) to store it there.
+    """
+    # Read by GX when it starts; harmless if it is already set or GX is already imported.
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    # Registers the custom ward-code expectation with GX's registry before it is looked up.
+    from expectations.check_digit import ExpectColumnValuesToBeValidWardCode  # noqa: F401
+
+    rules = rules_for(dataset)
+    # Passed to the constructor, not add_expectation(): the latter needs an active context.
+    built = [_to_expectation(rule, order) for order, rule in enumerate(rules)]
+    suite = gx.ExpectationSuite(name=dataset, expectations=built)
+    # The constructor logs and drops an expectation it finds invalid: refuse a partial suite.
+    if len(suite.expectations) != len(rules):
+        raise ValueError(f"suite {dataset}: {len(rules) - len(suite.expectations)} rule(s) dropped")
+    return suite
+
+
+def _to_expectation(rule: Rule, order: int) -> Any:
+    from great_expectations.expectations.metadata_types import FailureSeverity
+    from great_expectations.expectations.registry import get_expectation_impl
+    from great_expectations.expectations.row_conditions import Column
+
+    kwargs = dict(rule.kwargs)
+    if rule.column is not None and "column_A" not in kwargs:
+        kwargs["column"] = rule.column
+    if rule.when is not None:
+        when_column, when_value = rule.when
+        kwargs["row_condition"] = Column(when_column) == when_value
+    severity = FailureSeverity.CRITICAL if rule.severity == "error" else FailureSeverity.WARNING
+    meta = {"rule": rule.rule, "column": rule.column, "columns": list(rule.columns), "order": order}
+    return get_expectation_impl(rule.expectation)(**kwargs, severity=severity, meta=meta)

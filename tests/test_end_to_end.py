@@ -1,0 +1,170 @@
+"""The whole graph through Dagster on a throwaway warehouse, held against the generator's truth.
+
+The expected KPI values are computed here from the truth the generator wrote (what it
+simulated), never from the exports or the warehouse.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance
+
+from ingestion.common.dates import fiscal_year_of
+from orchestration.definitions import build_definitions
+from orchestration.settings import Settings
+from sampledata.catalogue import read_catalogue
+from sampledata.ckan_server import CkanServer
+from sampledata.generate import GeneratorConfig, generate
+from sampledata.world import SURNAMES
+
+WARDS = ["131016", "131032", "131237"]
+YEARS = [2024, 2025]
+pytestmark = pytest.mark.e2e
+
+
+def run_pipeline(settings: Settings, instance: DagsterInstance):  # noqa: ANN201
+    job = build_definitions(settings).resolve_job_def("dxkpi_everything")
+    return job.execute_in_process(instance=instance, raise_on_error=False)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    data = tmp_path_factory.mktemp("e2e")
+    generate(GeneratorConfig(data, WARDS, (25, 40), YEARS, seed=11, dirty_share=0.02))
+    with CkanServer(read_catalogue(data / "catalogue" / "packages.json")) as server:
+        settings = Settings(
+            environment="local",
+            landing_dir=data / "landing",
+            warehouse_path=data / "warehouse.duckdb",
+            serving_path=data / "serving" / "dxkpi.duckdb",
+            ckan_url=server.base_url,
+            dbt_target="local",
+            settle_seconds=0,
+            schedules_running=False,
+        )
+        with DagsterInstance.ephemeral() as instance:
+            first = run_pipeline(settings, instance)
+            with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+                first_values = con.execute(
+                    "select * from marts.fct_kpi_values order by all"
+                ).fetchall()
+            second = run_pipeline(settings, instance)
+            yield {
+                "data": data,
+                "settings": settings,
+                "first": first,
+                "second": second,
+                "first_values": first_values,
+            }
+
+
+def read_truth(data: Path, name: str) -> list[dict[str, str]]:
+    with (data / "truth" / name).open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def expected_values(data: Path) -> dict[tuple[str, int, str], float | None]:
+    """KPI values computed from the simulation's truth, by the definitions of indicators.yaml."""
+    truth = {(r["ward_code"], int(r["fiscal_year"])): r for r in read_truth(data, "kpi_inputs.csv")}
+    expected: dict[tuple[str, int, str], float | None] = {}
+    for (ward, year), row in truth.items():
+        if row["in_generated_years"] != "True":
+            continue
+        population, mandatory = int(row["population"]), int(row["mandatory_basic_courses"])
+        completed = int(row["completed_all_mandatory"])
+        expected[(ward, year, "m1_ksi_basic_training_completion")] = (
+            100 * completed / population if population and mandatory else None
+        )
+        previous = truth.get((ward, year - 1))
+        previous_count = int(previous["proposals"]) if previous else 0
+        expected[(ward, year, "m1_kpi_proposal_growth")] = (
+            100 * (int(row["proposals"]) / previous_count - 1) if previous_count else None
+        )
+        expected[(ward, year, "m1_kpi_basic_course_count")] = int(row["basic_courses"])
+        expected[(ward, year, "m1_kpi_tool_training_sessions")] = int(row["tool_sessions"])
+        expected[(ward, year, "m2_kpi_dx_leader_program_graduates")] = int(row["dx_graduates"])
+    snapshot_year = fiscal_year_of((datetime.now(UTC) + timedelta(hours=9)).date())
+    for row in read_truth(data, "open_data.csv"):
+        count = int(row["active_public_datasets"])
+        expected[(row["ward_code"], snapshot_year, "ctx_open_datasets")] = count
+    return expected
+
+
+def test_run_succeeds_and_publishes(pipeline: dict) -> None:
+    assert pipeline["first"].success
+    assert pipeline["settings"].serving_path.exists()
+    failed = [e for e in pipeline["first"].get_asset_check_evaluations() if not e.passed]
+    assert {e.check_name for e in failed} <= {"rejected_rows"}  # dirty rows are warnings only
+
+
+def test_every_kpi_matches_the_truth(pipeline: dict) -> None:
+    expected = expected_values(pipeline["data"])
+    with duckdb.connect(str(pipeline["settings"].serving_path), read_only=True) as con:
+        rows = con.execute(
+            "select ward_code, fiscal_year, indicator_id, value from marts.fct_kpi_values"
+        ).fetchall()
+    actual = {(w, y, i): v for w, y, i, v in rows}
+    assert len(expected) == len(WARDS) * (len(YEARS) * 5 + 1)
+    mismatches = {
+        key: (value, actual.get(key, "missing"))
+        for key, value in expected.items()
+        if not (
+            key in actual
+            and (value is None and actual[key] is None or value == pytest.approx(actual[key]))
+        )
+    }
+    assert mismatches == {}
+
+
+def test_every_dirty_row_is_left_out_and_reported(pipeline: dict) -> None:
+    dirty = {
+        r["source_file"]: int(r["dirty_rows"])
+        for r in read_truth(pipeline["data"], "dirty_rows.csv")
+    }
+    with duckdb.connect(str(pipeline["settings"].warehouse_path), read_only=True) as con:
+        reported = dict(
+            con.execute(
+                "select source_file, count(distinct source_row) from ops.row_problems group by 1"
+            ).fetchall()
+        )
+    assert sum(dirty.values()) > 0
+    assert {f: n for f, n in dirty.items() if n} == reported
+
+
+def test_no_name_or_staff_number_reaches_the_warehouse(pipeline: dict) -> None:
+    with duckdb.connect(str(pipeline["settings"].warehouse_path), read_only=True) as con:
+        columns = con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where data_type = 'VARCHAR' and table_schema in ('raw', 'staging', 'intermediate', 'marts')"
+        ).fetchall()
+        text = " ".join(
+            str(value)
+            for schema, table, column in columns
+            for (value,) in con.execute(
+                f'select distinct "{column}" from {schema}.{table}'
+            ).fetchall()
+        )
+        staff_ids = con.execute("select distinct staff_id from raw.hr_staff").fetchall()
+    assert not [name for name in SURNAMES if name in text]
+    assert all(len(s) == 32 and not s.isdigit() for (s,) in staff_ids)
+
+
+def test_second_run_changes_nothing(pipeline: dict) -> None:
+    assert pipeline["second"].success
+    materialisations = [
+        e
+        for e in pipeline["second"].get_asset_materialization_events()
+        if e.asset_key.path[0] == "raw" and e.asset_key.path[1] != "opendata_package"
+    ]
+    for event in materialisations:
+        metadata = event.materialization.metadata
+        assert metadata["loaded"].value == 0 and metadata["replaced"].value == 0
+    with duckdb.connect(str(pipeline["settings"].serving_path), read_only=True) as con:
+        values = con.execute("select * from marts.fct_kpi_values order by all").fetchall()
+    assert values == pipeline["first_values"]
