@@ -141,7 +141,8 @@ def test_no_name_or_staff_number_reaches_the_warehouse(pipeline: dict) -> None:
     with duckdb.connect(str(pipeline["settings"].warehouse_path), read_only=True) as con:
         columns = con.execute(
             "select table_schema, table_name, column_name from information_schema.columns "
-            "where data_type = 'VARCHAR' and table_schema in ('raw', 'staging', 'intermediate', 'marts')"
+            "where data_type = 'VARCHAR' "
+            "and table_schema in ('raw', 'staging', 'intermediate', 'marts')"
         ).fetchall()
         text = " ".join(
             str(value)

@@ -199,7 +199,7 @@ def test_group_proposal_amounts_and_dropped_subject(tmp_path: Path) -> None:
     [
         pytest.param("a".encode("utf-16"), "utf-16", id="utf-16-bom-first"),
         pytest.param("ａ".encode("utf-8-sig"), "utf-8-sig", id="utf-8-bom"),
-        pytest.param("①".encode("utf-8"), "utf-8", id="utf-8-plain"),
+        pytest.param("①".encode(), "utf-8", id="utf-8-plain"),
         pytest.param("①㈱髙".encode("cp932"), "cp932", id="cp932-last"),
     ],
 )
