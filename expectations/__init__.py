@@ -5,7 +5,14 @@ Importing this package is cheap: Great Expectations itself is imported on the fi
 `expectations.suites` and can be imported without GX.
 """
 
-from expectations.runner import FailedExpectation, SuiteResult, run_suite
+from expectations.runner import FailedExpectation, SuiteResult, run_suite, run_suite_per_file
 from expectations.suites import build_suite, suite_names
 
-__all__ = ["FailedExpectation", "SuiteResult", "build_suite", "run_suite", "suite_names"]
+__all__ = [
+    "FailedExpectation",
+    "SuiteResult",
+    "build_suite",
+    "run_suite",
+    "run_suite_per_file",
+    "suite_names",
+]

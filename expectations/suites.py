@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ingestion.common.landing import is_valid_ward_code
 from ingestion.common.schema import DATASET_COLUMNS, LINEAGE_COLUMNS
 
 if TYPE_CHECKING:
@@ -84,13 +85,9 @@ _TYPE_FAMILY = {
     "bool": "boolean",
 }
 
-_CHECK_DIGIT_WEIGHTS = (6, 5, 4, 3, 2)
-
 
 def ward_code_is_valid(code: object) -> bool:
     """Tell whether a value is a 6-digit local-government code with a valid check digit.
-
-    The check digit is d6 = (11 - (6*d1 + 5*d2 + 4*d3 + 3*d4 + 2*d5) mod 11) mod 10.
 
     Args:
         code: The value to test; anything but a string of six ASCII digits is invalid.
@@ -98,11 +95,7 @@ def ward_code_is_valid(code: object) -> bool:
     Returns:
         True when `code` is six ASCII digits and its last digit is the check digit.
     """
-    if not isinstance(code, str) or len(code) != 6 or not code.isascii() or not code.isdigit():
-        return False
-    digits = [int(char) for char in code]
-    weighted = sum(w * d for w, d in zip(_CHECK_DIGIT_WEIGHTS, digits[:5], strict=True))
-    return digits[5] == (11 - weighted % 11) % 10
+    return isinstance(code, str) and is_valid_ward_code(code)
 
 
 # --- Rules as data ----------------------------------------------------------------------------
@@ -131,7 +124,12 @@ class Rule:
     @property
     def columns(self) -> tuple[str, ...]:
         """Every column the rule reads: it cannot be evaluated when one is missing."""
-        names = [self.column, self.kwargs.get("column_A"), self.kwargs.get("column_B")]
+        names = [
+            self.column,
+            self.kwargs.get("column_A"),
+            self.kwargs.get("column_B"),
+            *self.kwargs.get("column_list", ()),
+        ]
         if self.when:
             names.append(self.when[0])
         return tuple(dict.fromkeys(name for name in names if name))
@@ -149,8 +147,19 @@ def not_null(column: str, severity: Severity = "error") -> Rule:
 
 
 def unique(column: str, severity: Severity = "error") -> Rule:
-    """Return a rule: the column's non-missing values are unique within the file."""
-    return Rule("expect_column_values_to_be_unique", f"{column} unique", column, severity)
+    """Return a rule: the column's non-missing values are unique within the file.
+
+    Compound with `source_file`, so the rule means the same on one export's frame and on a
+    frame holding several exports (validated together, see `run_suite_per_file`).
+    """
+    kwargs = {"column_list": ["source_file", column], "ignore_row_if": "any_value_is_missing"}
+    return Rule(
+        "expect_compound_columns_to_be_unique",
+        f"{column} unique in the file",
+        column,
+        severity,
+        kwargs,
+    )
 
 
 def in_set(column: str, values: Iterable[str], severity: Severity = "error") -> Rule:
@@ -412,7 +421,7 @@ def _to_expectation(rule: Rule, order: int) -> Any:
     from great_expectations.expectations.row_conditions import Column
 
     kwargs = dict(rule.kwargs)
-    if rule.column is not None and "column_A" not in kwargs:
+    if rule.column is not None and "column_A" not in kwargs and "column_list" not in kwargs:
         kwargs["column"] = rule.column
     if rule.when is not None:
         when_column, when_value = rule.when

@@ -9,7 +9,15 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
-from expectations import FailedExpectation, SuiteResult, build_suite, run_suite, runner, suite_names
+from expectations import (
+    FailedExpectation,
+    SuiteResult,
+    build_suite,
+    run_suite,
+    run_suite_per_file,
+    runner,
+    suite_names,
+)
 from expectations.suites import (
     COURSE_CATEGORIES,
     ENROLLMENT_STATUS_COMPLETED,
@@ -25,7 +33,7 @@ ROWS = 6
 FIRST_LINE = 2
 
 NOT_NULL = "expect_column_values_to_not_be_null"
-UNIQUE = "expect_column_values_to_be_unique"
+UNIQUE = "expect_compound_columns_to_be_unique"
 IN_SET = "expect_column_values_to_be_in_set"
 BETWEEN = "expect_column_values_to_be_between"
 REGEX = "expect_column_values_to_match_regex"
@@ -564,3 +572,48 @@ def test_lineage_columns_are_checked_for_every_dataset() -> None:
     for dataset in suite_names():
         checked = {r.column for r in rules_for(dataset) if r.expectation == NOT_NULL}
         assert {name for name, _ in LINEAGE_COLUMNS} <= checked
+
+
+# --- Several exports validated together ----------------------------------------------------
+
+
+def _export(name: str, n: int = ROWS) -> pd.DataFrame:
+    frame = valid_frame("hr_staff", n)
+    frame["source_file"] = pd.Series([name] * len(frame), dtype="str")
+    return frame
+
+
+def test_per_file_results_pin_a_failure_to_its_own_export() -> None:
+    # GIVEN five monthly snapshots listing the same staff, one with a grade outside the set
+    frames = {f"hr/131016_staff_2025{m:02d}01.csv": _export(f"m{m}") for m in range(4, 9)}
+    bad = "hr/131016_staff_20250601.csv"
+    frames[bad].loc[2, "grade"] = "課長代理"
+    # WHEN they are validated together
+    results = run_suite_per_file("hr_staff", frames)
+    # THEN only that export fails, and its result names its own row; the others pass
+    assert list(results) == list(frames)
+    assert [name for name, r in results.items() if not r.success] == [bad]
+    failure = results[bad].errors[0]
+    assert (failure.column, failure.source_rows, failure.sample_values) == (
+        "grade",
+        [line(2)],
+        ["課長代理"],
+    )
+
+
+def test_an_empty_export_among_others_still_fails_its_row_count() -> None:
+    frames = {"a.csv": _export("a"), "b.csv": _export("b").iloc[0:0], "c.csv": _export("c")}
+    results = run_suite_per_file("hr_staff", frames)
+    assert {name: r.success for name, r in results.items()} == {
+        "a.csv": True,
+        "b.csv": False,
+        "c.csv": True,
+    }
+
+
+def test_batches_split_on_the_row_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("expectations.runner.BATCH_ROWS", ROWS * 2)
+    frames = {f"{i}.csv": _export(str(i)) for i in range(5)}
+    frames["3.csv"].loc[0, "staff_id"] = None
+    results = run_suite_per_file("hr_staff", frames)
+    assert [name for name, r in results.items() if not r.success] == ["3.csv"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from expectations import run_suite
+from expectations import run_suite_per_file
 from ingestion.common.ingest import Status, ingest_export
 from ingestion.common.loader import ensure_ops_schema
 from ingestion.common.pseudonym import Pseudonymiser
@@ -40,7 +40,7 @@ def write_staff(landing: Path, rows: list[str], day: str = "20250401") -> Path:
 
 
 def ingest(con: duckdb.DuckDBPyConnection, path: Path):  # noqa: ANN201 - test shorthand
-    return ingest_export(con, path, STAFF, run_suite, PSEUDONYMS, datetime(2025, 5, 1))
+    return ingest_export(con, path, STAFF, run_suite_per_file, PSEUDONYMS, datetime(2025, 5, 1))
 
 
 def raw_rows(con: duckdb.DuckDBPyConnection) -> list[tuple]:

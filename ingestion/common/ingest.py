@@ -1,8 +1,9 @@
-"""One export from the landing zone to its raw table: read, check, load or refuse."""
+"""Exports from the landing zone to their raw table: read, check, load or refuse."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -13,11 +14,20 @@ import duckdb
 import pandas as pd
 
 from ingestion.common.contract import DatasetContract
-from ingestion.common.landing import parse_landing_path
-from ingestion.common.loader import current_load, load_export, record_rejection, was_rejected
+from ingestion.common.landing import LandingFile, parse_landing_path
+from ingestion.common.loader import (
+    LoadedFile,
+    current_load,
+    load_export,
+    record_rejection,
+    was_rejected,
+)
 from ingestion.common.problems import ExportError, RowProblem
 from ingestion.common.pseudonym import Pseudonymiser
-from ingestion.common.reader import read_export
+from ingestion.common.reader import ExportRead, read_export
+
+# Rows read before they are checked and loaded: bounds memory however many files wait.
+CHUNK_ROWS = 250_000
 
 
 class CheckOutcome(Protocol):
@@ -30,9 +40,11 @@ class CheckOutcome(Protocol):
 
 
 class Validator(Protocol):
-    """Runs a dataset's suite on a frame before anything is written."""
+    """Runs a dataset's suite on each export's frame before anything is written."""
 
-    def __call__(self, dataset: str, frame: pd.DataFrame) -> CheckOutcome: ...
+    def __call__(
+        self, dataset: str, frames: Mapping[str, pd.DataFrame]
+    ) -> Mapping[str, CheckOutcome]: ...
 
 
 class Status(Enum):
@@ -58,6 +70,108 @@ class ExportOutcome:
     encoding: str = ""
 
 
+@dataclass(frozen=True)
+class _ReadExport:
+    landing_file: LandingFile
+    digest: str
+    export: ExportRead
+    previous: LoadedFile | None
+
+
+def _read_if_new(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    contract: DatasetContract,
+    pseudonyms: Pseudonymiser,
+    loaded_at: datetime,
+) -> _ReadExport | ExportOutcome:
+    """Read an export unless these bytes were loaded or refused already."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    source_file = f"{path.parent.name}/{path.name}"
+    if was_rejected(con, source_file, digest):
+        return ExportOutcome(source_file, Status.STILL_REJECTED)
+    try:
+        landing_file = parse_landing_path(path)
+        previous = current_load(con, contract.table, landing_file)
+        if previous is not None and previous.file_sha256 == digest:
+            return ExportOutcome(source_file, Status.UNCHANGED)
+        export = read_export(landing_file, contract, pseudonyms, loaded_at)
+    except ExportError as error:
+        record_rejection(con, contract.table, source_file, digest, str(error))
+        return ExportOutcome(source_file, Status.REJECTED, reason=str(error))
+    return _ReadExport(landing_file, digest, export, previous)
+
+
+def _check_and_load(
+    con: duckdb.DuckDBPyConnection,
+    contract: DatasetContract,
+    pending: dict[str, _ReadExport],
+    validate: Validator,
+) -> list[ExportOutcome]:
+    """Check every pending export, then load the ones that pass, each in its own transaction."""
+    if not pending:
+        return []
+    checks = validate(contract.table, {name: p.export.frame for name, p in pending.items()})
+    outcomes = []
+    for name, item in pending.items():
+        export, check = item.export, checks[name]
+        if not check.success:
+            reason = check.describe(name)
+            record_rejection(con, contract.table, name, item.digest, reason)
+            outcomes.append(
+                ExportOutcome(
+                    name, Status.REJECTED, 0, export.problems, check, reason, export.encoding
+                )
+            )
+            continue
+        load_export(
+            con,
+            contract.table,
+            item.landing_file,
+            item.digest,
+            export.frame,
+            export.problems,
+            export.encoding,
+        )
+        status = Status.LOADED if item.previous is None else Status.REPLACED
+        outcomes.append(
+            ExportOutcome(
+                name, status, len(export.frame), export.problems, check, "", export.encoding
+            )
+        )
+    return outcomes
+
+
+def ingest_exports(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[Path],
+    contract: DatasetContract,
+    validate: Validator,
+    pseudonyms: Pseudonymiser,
+    loaded_at: datetime,
+) -> list[ExportOutcome]:
+    """Read, check and load exports of one dataset; never write anything for a file that fails.
+
+    A file is never moved or changed: a refused file stays in the landing zone, and its digest
+    is recorded so that it is reported once, until a corrected export replaces it. Exports are
+    read in chunks of about `CHUNK_ROWS` rows and each chunk is checked in one go.
+    """
+    outcomes: list[ExportOutcome] = []
+    pending: dict[str, _ReadExport] = {}
+    rows = 0
+    for path in paths:
+        item = _read_if_new(con, path, contract, pseudonyms, loaded_at)
+        if isinstance(item, ExportOutcome):
+            outcomes.append(item)
+            continue
+        pending[item.landing_file.name] = item
+        rows += len(item.export.frame)
+        if rows >= CHUNK_ROWS:
+            outcomes += _check_and_load(con, contract, pending, validate)
+            pending, rows = {}, 0
+    return outcomes + _check_and_load(con, contract, pending, validate)
+
+
 def ingest_export(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -66,35 +180,5 @@ def ingest_export(
     pseudonyms: Pseudonymiser,
     loaded_at: datetime,
 ) -> ExportOutcome:
-    """Read, check and load one export; never write anything for a file that fails.
-
-    The file itself is never moved or changed: a refused file stays in the landing zone, and
-    its digest is recorded so that it is reported once, until a corrected export replaces it.
-    """
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    source_file = f"{path.parent.name}/{path.name}"
-    if was_rejected(con, source_file, digest):
-        return ExportOutcome(source_file, Status.STILL_REJECTED)
-    try:
-        landing_file = parse_landing_path(path)
-        loaded = current_load(con, contract.table, landing_file)
-        if loaded is not None and loaded.file_sha256 == digest:
-            return ExportOutcome(source_file, Status.UNCHANGED)
-        export = read_export(landing_file, contract, pseudonyms, loaded_at)
-    except ExportError as error:
-        record_rejection(con, contract.table, source_file, digest, str(error))
-        return ExportOutcome(source_file, Status.REJECTED, reason=str(error))
-    check = validate(contract.table, export.frame)
-    if not check.success:
-        reason = check.describe(source_file)
-        record_rejection(con, contract.table, source_file, digest, reason)
-        return ExportOutcome(
-            source_file, Status.REJECTED, 0, export.problems, check, reason, export.encoding
-        )
-    load_export(
-        con, contract.table, landing_file, digest, export.frame, export.problems, export.encoding
-    )
-    status = Status.LOADED if loaded is None else Status.REPLACED
-    return ExportOutcome(
-        source_file, status, len(export.frame), export.problems, check, "", export.encoding
-    )
+    """Ingest a single export (see `ingest_exports`)."""
+    return ingest_exports(con, [path], contract, validate, pseudonyms, loaded_at)[0]

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ingestion.common.problems import ExportError
 
-_FILE_NAME = re.compile(r"^(\d{6})_([a-z_]+)_(\d{8})\.csv$")
+# [0-9], not \d: \d also matches full-width digits, which are no part of a valid name.
+_FILE_NAME = re.compile(r"^([0-9]{6})_([a-z_]+)_([0-9]{8})\.csv$")
 
 
 def ward_code_check_digit(first_five: str) -> int:
@@ -24,7 +25,7 @@ def ward_code_check_digit(first_five: str) -> int:
 
 def is_valid_ward_code(code: str) -> bool:
     """Tell whether `code` is six digits whose last one is the right check digit."""
-    return bool(re.fullmatch(r"\d{6}", code)) and ward_code_check_digit(code[:5]) == int(code[5])
+    return bool(re.fullmatch(r"[0-9]{6}", code)) and ward_code_check_digit(code[:5]) == int(code[5])
 
 
 @dataclass(frozen=True)

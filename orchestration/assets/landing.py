@@ -13,9 +13,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from expectations import run_suite
+from expectations import run_suite_per_file
 from ingestion.common.contract import DatasetContract
-from ingestion.common.ingest import ExportOutcome, Status, ingest_export
+from ingestion.common.ingest import ExportOutcome, Status, ingest_exports
 from ingestion.common.landing import is_complete, list_exports
 from ingestion.common.pseudonym import Pseudonymiser
 from ingestion.registry import FILE_CONTRACTS
@@ -99,13 +99,12 @@ def ingest_dataset(
         for path in list_exports(Path(landing.path), contract.system, contract.dataset)
         if is_complete(path, landing.settle_seconds)
     ]
-    loaded_at = datetime.now()
-    outcomes = []
     with warehouse.connect() as con:
-        for path in paths:
-            outcome = ingest_export(con, path, contract, run_suite, pseudonyms, loaded_at)
-            _log_outcome(log, outcome)
-            outcomes.append(outcome)
+        outcomes = ingest_exports(
+            con, paths, contract, run_suite_per_file, pseudonyms, datetime.now()
+        )
+    for outcome in outcomes:
+        _log_outcome(log, outcome)
     return outcomes
 
 
