@@ -1,0 +1,74 @@
+"""The code location loads, validates, and wires what the design says."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.definitions import defs
+from orchestration.settings import REPO_ROOT, WAREHOUSE_POOL
+
+RAW_TABLES = {
+    "hr_staff",
+    "training_course",
+    "training_session",
+    "training_enrollment",
+    "proposals_proposal",
+    "opendata_package",
+}
+
+
+def test_dagster_definitions_validate_passes() -> None:
+    dagster = Path(sys.executable).with_name("dagster")
+    result = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DAGSTER_HOME": ""},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_graph_has_raw_dbt_and_serving_assets() -> None:
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {f"raw/{table}" for table in RAW_TABLES} <= keys
+    marts = {"marts/fct_kpi_values", "marts/dim_ward", "marts/dim_indicator"}
+    assert marts | {"serving/kpi_marts"} <= keys
+
+
+def test_staging_models_depend_on_the_raw_assets() -> None:
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(dg.AssetKey(["staging", "stg_hr__staff"])).parent_keys
+    assert dg.AssetKey(["raw", "hr_staff"]) in parents
+
+
+def test_every_warehouse_writer_is_in_the_single_writer_pool() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable:
+            assert node.pools == {WAREHOUSE_POOL}, key
+
+
+def test_suites_and_dbt_tests_are_blocking_checks() -> None:
+    graph = defs.resolve_asset_graph()
+    checks = {key: graph.get_check_spec(key) for key in graph.asset_check_keys}
+    suites = [k for k in checks if k.name == "expectation_suite"]
+    assert {k.asset_key.path[1] for k in suites} == RAW_TABLES
+    assert all(checks[k].blocking for k in suites)
+    dbt_checks = [k for k in checks if k.asset_key == dg.AssetKey(["marts", "fct_kpi_values"])]
+    assert dbt_checks and all(checks[k].blocking for k in dbt_checks)
+
+
+def test_instance_settings_limit_every_pool_to_one(tmp_path: Path) -> None:
+    (tmp_path / "dagster.yaml").write_text(
+        (REPO_ROOT / "orchestration" / "dagster.yaml").read_text(encoding="utf-8")
+    )
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
