@@ -14,7 +14,7 @@ STAFF ?= 1000-5000
 YEARS ?= 2023,2024,2025
 SEED ?= 7
 DIRTY ?= 0.01
-LANDING ?= data/landing
+DATA ?= data
 
 .PHONY: help env demo dev test lint format generate parse clean
 
@@ -33,19 +33,19 @@ env: $(STAMP) ## create the virtual environment from the lock file
 parse: $(STAMP) ## write the dbt manifest that Dagster loads
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir .
 
-generate: $(STAMP) ## write sample exports into the landing zone (WARDS, STAFF, YEARS, SEED, DIRTY)
-	$(BIN)/dxkpi-generate --out $(LANDING) --wards $(WARDS) --staff $(STAFF) \
+generate: $(STAMP) ## write sample exports, catalogue and truth under DATA (WARDS, STAFF, YEARS, SEED, DIRTY)
+	$(BIN)/dxkpi-generate --out $(DATA) --wards $(WARDS) --staff $(STAFF) \
 		--years $(YEARS) --seed $(SEED) --dirty $(DIRTY)
 
-demo: $(STAMP) ## generate the 23-ward sample, run the whole pipeline, print the scorecard
-	$(BIN)/python -m orchestration.demo --landing $(LANDING) --wards $(WARDS) --staff $(STAFF) \
+demo: $(STAMP) parse ## generate the 23-ward sample, run the whole pipeline, print the scorecard
+	$(BIN)/python -m orchestration.demo --data $(DATA) --wards $(WARDS) --staff $(STAFF) \
 		--years $(YEARS) --seed $(SEED) --dirty $(DIRTY)
 
 dev: $(STAMP) parse ## start the Dagster UI on localhost:3000 with sensors and schedules on
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m orchestration.dev
 
-test: $(STAMP) lint ## lint, then run the tests
+test: $(STAMP) lint parse ## lint, then run the tests
 	$(BIN)/pytest -q
 
 lint: $(STAMP) ## ruff and sqlfluff
