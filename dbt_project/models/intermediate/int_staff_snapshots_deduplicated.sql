@@ -1,0 +1,57 @@
+-- hr/staff is a full snapshot of the staff in service on its 基準日 (reference date). A
+-- corrected re-export of the same date replaces the whole snapshot, not row by row: a person
+-- missing from the correction was not in service, so rows of the older file must not survive.
+-- One person may hold several appointments (会計年度任用職員, fiscal-year appointees), so the
+-- grain is the appointment row, and population models collapse to distinct staff.
+with
+
+stg_hr__staff as (
+    select * from {{ ref('stg_hr__staff') }}
+),
+
+snapshot_exports as (
+    select
+        ward_code,
+        reference_date,
+        source_file,
+        file_sha256,
+        max(loaded_at) as last_loaded_at
+    from stg_hr__staff
+    group by ward_code, reference_date, source_file, file_sha256
+),
+
+latest_export_of_each_snapshot as (
+    select *
+    from snapshot_exports
+    qualify row_number() over (
+        partition by ward_code, reference_date
+        order by last_loaded_at desc, source_file desc, file_sha256 desc
+    ) = 1
+),
+
+rows_of_latest_exports as (
+    select stg_hr__staff.*
+    from stg_hr__staff
+    inner join latest_export_of_each_snapshot
+        on
+            stg_hr__staff.ward_code = latest_export_of_each_snapshot.ward_code
+            and stg_hr__staff.reference_date = latest_export_of_each_snapshot.reference_date
+            and stg_hr__staff.source_file = latest_export_of_each_snapshot.source_file
+            and stg_hr__staff.file_sha256 = latest_export_of_each_snapshot.file_sha256
+),
+
+rows_loaded_once as (
+    -- The same file loaded twice must not double its rows.
+    select *
+    from rows_of_latest_exports
+    qualify row_number() over (
+        partition by ward_code, reference_date, source_row
+        order by loaded_at desc
+    ) = 1
+),
+
+final as (
+    select * from rows_loaded_once
+)
+
+select * from final
