@@ -22,6 +22,7 @@ COLUMNS = (
 )
 MARKS = {"achieved": "✓", "not_achieved": "✗", "no_target": " ", "no_data": ""}
 CELL = 14
+WARD = 19
 
 
 def format_value(value: float | None, unit: str) -> str:
@@ -68,13 +69,13 @@ def render_fiscal_year(con: duckdb.DuckDBPyConnection, fiscal_year: int) -> list
         targets[indicator] = format_value(target, unit) if target is not None else ""
     lines = [
         f"FY{fiscal_year} (年度 {fiscal_year}-04-01 .. {fiscal_year + 1}-03-31)",
-        "ward".ljust(16) + "".join(label.rjust(CELL) for _, label in COLUMNS),
-        "target".ljust(16) + "".join(targets.get(i, "").rjust(CELL) for i, _ in COLUMNS),
+        "ward".ljust(WARD) + "".join(label.rjust(CELL) for _, label in COLUMNS),
+        "target".ljust(WARD) + "".join(targets.get(i, "").rjust(CELL) for i, _ in COLUMNS),
     ]
     for code, ward_cells in cells.items():
         if any("–" not in c for c in ward_cells.values()):
             row = "".join(ward_cells.get(i, "").rjust(CELL) for i, _ in COLUMNS)
-            lines.append(f"{code} {names[code]}".ljust(16)[:16] + row)
+            lines.append(f"{code} {names[code]}".ljust(WARD)[:WARD] + row)
     return lines
 
 

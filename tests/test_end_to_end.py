@@ -83,8 +83,9 @@ def expected_values(data: Path) -> dict[tuple[str, int, str], float | None]:
         )
         previous = truth.get((ward, year - 1))
         previous_count = int(previous["proposals"]) if previous else 0
+        count = int(row["proposals"])
         expected[(ward, year, "m1_kpi_proposal_growth")] = (
-            100 * (int(row["proposals"]) / previous_count - 1) if previous_count else None
+            100 * (count / previous_count - 1) if previous_count and count else None
         )
         expected[(ward, year, "m1_kpi_basic_course_count")] = int(row["basic_courses"])
         expected[(ward, year, "m1_kpi_tool_training_sessions")] = int(row["tool_sessions"])

@@ -1,7 +1,7 @@
 -- 職員による業務改善提案件数の増加率: 100 * (proposals submitted in FY / proposals submitted in
--- FY-1 - 1). Null when FY-1 has no proposal: growth from nothing is undefined. A FY without
--- any proposal after a FY with some reads -100%, as the definition says (the data cannot tell
--- a ward that stopped proposing from an export that has not arrived).
+-- FY-1 - 1). Null when FY-1 has no proposal: growth from nothing is undefined. Null too when
+-- FY itself has no proposal: like every count here, a year without a single source row is no
+-- data (an export not yet arrived, or the year in progress), not a fall of 100%.
 with
 
 int_fiscal_year_spine as (
@@ -46,7 +46,7 @@ final as (
         proposals_this_year as numerator,
         proposals_previous_year as denominator,
         case
-            when proposals_previous_year > 0
+            when proposals_previous_year > 0 and proposals_this_year > 0
                 then 100.0 * (cast(proposals_this_year as double) / proposals_previous_year - 1)
         end as value
     from counts_with_previous_year
