@@ -18,7 +18,7 @@ from orchestration.instance import prepare_dagster_home
 from orchestration.settings import REPO_ROOT
 from sampledata.catalogue import read_catalogue
 from sampledata.ckan_server import CkanServer
-from sampledata.generate import GeneratorConfig, generate, parse_range, parse_wards
+from sampledata.generate import add_generator_arguments, config_from_arguments, generate
 
 DEMO_KEY = "dxkpi-demo-key-not-a-secret"
 
@@ -26,11 +26,7 @@ DEMO_KEY = "dxkpi-demo-key-not-a-secret"
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=REPO_ROOT / "data")
-    parser.add_argument("--wards", type=parse_wards, default="all")
-    parser.add_argument("--staff", type=parse_range, default="1000-5000")
-    parser.add_argument("--years", default="2023,2024,2025")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--dirty", type=float, default=0.01)
+    add_generator_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -39,15 +35,7 @@ def _fresh_sample(args: argparse.Namespace) -> None:
     for name in ("landing", "truth", "catalogue"):
         shutil.rmtree(args.data / name, ignore_errors=True)
     (args.data / "warehouse.duckdb").unlink(missing_ok=True)
-    config = GeneratorConfig(
-        out=args.data,
-        ward_codes=args.wards,
-        staff_range=args.staff,
-        fiscal_years=[int(y) for y in args.years.split(",")],
-        seed=args.seed,
-        dirty_share=args.dirty,
-    )
-    summary = generate(config)
+    summary = generate(config_from_arguments(args, args.data))
     print(f"generated {summary['files']} exports for {summary['wards']} wards", flush=True)
 
 

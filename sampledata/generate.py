@@ -419,24 +419,34 @@ def parse_range(text: str) -> tuple[int, int]:
     return int(low), int(high or low)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command-line entry point (`dxkpi-generate`)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("data"))
+def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options that choose what to generate (shared by `dxkpi-generate` and the demo)."""
     parser.add_argument("--wards", type=parse_wards, default="all")
     parser.add_argument("--staff", type=parse_range, default="1000-5000", help="staff per ward")
     parser.add_argument("--years", default="2023,2024,2025", help="fiscal years (年度)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dirty", type=float, default=0.01, help="share of dirty rows")
-    args = parser.parse_args(argv)
-    config = GeneratorConfig(
-        out=args.out,
+
+
+def config_from_arguments(args: argparse.Namespace, out: Path) -> GeneratorConfig:
+    """The generator's configuration from parsed options."""
+    return GeneratorConfig(
+        out=out,
         ward_codes=args.wards,
         staff_range=args.staff,
-        fiscal_years=[int(y) for y in args.years.split(",")],
+        fiscal_years=[int(year) for year in args.years.split(",")],
         seed=args.seed,
         dirty_share=args.dirty,
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point (`dxkpi-generate`)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("data"))
+    add_generator_arguments(parser)
+    args = parser.parse_args(argv)
+    config = config_from_arguments(args, args.out)
     summary = generate(config)
     print(
         f"wrote {summary['files']} exports for {summary['wards']} wards "

@@ -16,6 +16,7 @@ import pandas as pd
 from ingestion.common.contract import Column, DatasetContract, Kind
 from ingestion.common.dates import parse_date, parse_fiscal_year
 from ingestion.common.landing import LandingFile
+from ingestion.common.loader import ExportIdentity
 from ingestion.common.problems import ExportError, RowProblem, ValueProblem
 from ingestion.common.pseudonym import Pseudonymiser
 from ingestion.common.text import (
@@ -127,19 +128,21 @@ def _typed(values: pd.Series, kind: Kind) -> pd.Series:
     return values.astype(_PANDAS_DTYPES[kind])
 
 
-def _lineage(
-    landing_file: LandingFile, digest: str, lines: pd.Series, loaded_at: datetime
+def lineage_frame(
+    export: ExportIdentity, digest: str, source_rows: pd.Series, loaded_at: datetime
 ) -> pd.DataFrame:
-    count = len(lines)
+    """The lineage columns every raw row carries: ward, reference date, source, hash, row,
+    load time (one row per entry of `source_rows`)."""
+    count = len(source_rows)
     return pd.DataFrame(
         {
-            "ward_code": pd.Series([landing_file.ward_code] * count, dtype="str"),
+            "ward_code": pd.Series([export.ward_code] * count, dtype="str"),
             "reference_date": pd.Series(
-                [pd.Timestamp(landing_file.reference_date)] * count, dtype="datetime64[s]"
+                [pd.Timestamp(export.reference_date)] * count, dtype="datetime64[s]"
             ),
-            "source_file": pd.Series([landing_file.name] * count, dtype="str"),
+            "source_file": pd.Series([export.name] * count, dtype="str"),
             "file_sha256": pd.Series([digest] * count, dtype="str"),
-            "source_row": lines.reset_index(drop=True),
+            "source_row": source_rows.reset_index(drop=True).astype("Int64"),
             "loaded_at": pd.Series([pd.Timestamp(loaded_at)] * count, dtype="datetime64[us]"),
         }
     )
@@ -235,6 +238,6 @@ def read_export(
     rejected_lines = {problem.source_row for problem in problems}
     keep = ~lines.isin(list(rejected_lines))
     accepted = frame[keep].reset_index(drop=True)
-    lineage = _lineage(landing_file, hashlib.sha256(raw).hexdigest(), lines[keep], loaded_at)
+    lineage = lineage_frame(landing_file, hashlib.sha256(raw).hexdigest(), lines[keep], loaded_at)
     problems.sort(key=lambda p: (p.source_row, p.column))
     return ExportRead(pd.concat([lineage, accepted], axis=1), problems, encoding, len(body))

@@ -10,6 +10,7 @@ import pandas as pd
 
 from expectations import run_suite
 from ingestion.common.loader import load_export
+from ingestion.common.reader import lineage_frame
 from ingestion.common.wards import Ward, load_wards
 from ingestion.opendata.ckan import CkanClient, CkanError, packages_to_frame
 from orchestration.assets.landing import SUITE_CHECK, raw_asset_key
@@ -42,24 +43,13 @@ def snapshot_frame(
     frame = packages_to_frame(packages)
     fingerprint = "\n".join(sorted(f"{p['id']} {p.get('metadata_modified')}" for p in packages))
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()
-    count = len(frame)
-    lineage = pd.DataFrame(
-        {
-            "ward_code": pd.Series([ward.code] * count, dtype="str"),
-            "reference_date": pd.Series(
-                [pd.Timestamp(reference_date)] * count, dtype="datetime64[s]"
-            ),
-            "source_file": pd.Series([source] * count, dtype="str"),
-            "file_sha256": pd.Series([digest] * count, dtype="str"),
-            "source_row": pd.Series(range(1, count + 1), dtype="Int64"),
-            "loaded_at": pd.Series([pd.Timestamp(taken_at)] * count, dtype="datetime64[us]"),
-            "snapshot_id": pd.Series(
-                [f"{ward.code}-{taken_at:%Y%m%dT%H%M%S}"] * count, dtype="str"
-            ),
-            "taken_at": pd.Series([pd.Timestamp(taken_at)] * count, dtype="datetime64[us]"),
-        }
-    )
     snapshot = CatalogueSnapshot(ward.code, reference_date, source)
+    rows = pd.Series(range(1, len(frame) + 1))
+    lineage = lineage_frame(snapshot, digest, rows, taken_at)
+    lineage["snapshot_id"] = pd.Series(
+        [f"{ward.code}-{taken_at:%Y%m%dT%H%M%S}"] * len(frame), dtype="str"
+    )
+    lineage["taken_at"] = pd.Series([pd.Timestamp(taken_at)] * len(frame), dtype="datetime64[us]")
     return snapshot, digest, pd.concat([lineage, frame.reset_index(drop=True)], axis=1)
 
 
