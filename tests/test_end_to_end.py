@@ -170,3 +170,44 @@ def test_second_run_changes_nothing(pipeline: dict) -> None:
     with duckdb.connect(str(pipeline["settings"].serving_path), read_only=True) as con:
         values = con.execute("select * from marts.fct_kpi_values order by all").fetchall()
     assert values == pipeline["first_values"]
+
+
+def test_a_file_failing_its_suite_blocks_publication_and_loses_nothing(pipeline: dict) -> None:
+    # GIVEN the published marts of the earlier runs, and HR re-sending one roster with a grade
+    # outside the value set
+    settings = pipeline["settings"]
+    roster = sorted((settings.landing_dir / "hr").glob("131032_staff_*.csv"))[-1]
+    original = roster.read_bytes()
+    text = original.decode("cp932")
+    roster.write_bytes(text.replace("係長級", "課長代理", 1).encode("cp932"))
+
+    def published() -> list[tuple]:
+        with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+            return con.execute("select * from meta.publication order by all").fetchall()
+
+    def raw_rows() -> list[tuple]:
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            return con.execute(
+                "select * exclude (loaded_at) from raw.hr_staff order by all"
+            ).fetchall()
+
+    before_publication, before_rows = published(), raw_rows()
+    # WHEN the pipeline runs
+    with DagsterInstance.ephemeral() as instance:
+        result = run_pipeline(settings, instance)
+    # THEN the blocking check fails and names the file, the rest of the graph does not run,
+    # nothing is written, the file stays, and the published marts are the previous ones
+    suite = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "expectation_suite" and e.asset_key.path == ["raw", "hr_staff"]
+    ]
+    assert len(suite) == 1 and not suite[0].passed
+    assert roster.name in suite[0].metadata["rejections"].value
+    assert "課長代理" in suite[0].metadata["rejections"].value
+    assert not result.success
+    assert "dxkpi_dbt_assets" not in {e.step_key for e in result.get_step_success_events()}
+    assert raw_rows() == before_rows
+    assert published() == before_publication
+    assert roster.exists()
+    roster.write_bytes(original)
