@@ -14,13 +14,12 @@ import sys
 import time
 from pathlib import Path
 
+from ingestion.common.pseudonym import DEMO_KEY
 from orchestration.instance import prepare_dagster_home
 from orchestration.settings import REPO_ROOT
 from sampledata.catalogue import read_catalogue
 from sampledata.ckan_server import CkanServer
 from sampledata.generate import add_generator_arguments, config_from_arguments, generate
-
-DEMO_KEY = "dxkpi-demo-key-not-a-secret"
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:

@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from ingestion.common.pseudonym import DEMO_KEY
 from orchestration.instance import prepare_dagster_home
 from orchestration.settings import REPO_ROOT
 
@@ -14,9 +15,10 @@ def main() -> None:
     """Start `dagster dev` on 127.0.0.1:3000 (DAGSTER_PORT to change it)."""
     prepare_dagster_home()
     os.environ.setdefault("DXKPI_SCHEDULES", "on")
-    if not os.environ.get("DXKPI_PSEUDONYM_KEY") and not (REPO_ROOT / ".env").exists():
+    local = os.environ.get("DXKPI_ENV", "local") == "local"
+    if local and not os.environ.get("DXKPI_PSEUDONYM_KEY") and not (REPO_ROOT / ".env").exists():
         print("DXKPI_PSEUDONYM_KEY is not set: using the demo key (copy .env.example to .env)")
-        os.environ["DXKPI_PSEUDONYM_KEY"] = "dxkpi-demo-key-not-a-secret"
+        os.environ["DXKPI_PSEUDONYM_KEY"] = DEMO_KEY
     dagster = Path(sys.executable).with_name("dagster")
     port = os.environ.get("DAGSTER_PORT", "3000")
     os.chdir(REPO_ROOT)

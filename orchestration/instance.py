@@ -12,8 +12,15 @@ INSTANCE_TEMPLATE = Path(__file__).with_name("dagster.yaml")
 
 
 def prepare_dagster_home() -> Path:
-    """Make sure DAGSTER_HOME exists and holds the project's instance settings (pools)."""
+    """Make sure DAGSTER_HOME exists and has instance settings.
+
+    The project's settings (every pool limited to one op) are copied only where none exist:
+    an operator's own dagster.yaml (e.g. PostgreSQL storage) is left as it is, and must then
+    set the pool limit itself.
+    """
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(INSTANCE_TEMPLATE, home / "dagster.yaml")
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        shutil.copyfile(INSTANCE_TEMPLATE, settings)
     return home

@@ -81,3 +81,16 @@ def test_parse_fiscal_year(text: str, fiscal_year: int) -> None:
 def test_parse_fiscal_year_rejects_words() -> None:
     with pytest.raises(ValueProblem):
         parse_fiscal_year("来年度")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("令和0年度", id="era-year-zero"),
+        pytest.param("平成32年度", id="heisei-year-after-its-end"),
+    ],
+)
+def test_parse_fiscal_year_refuses_years_outside_their_era(text: str) -> None:
+    with pytest.raises(ValueProblem) as raised:
+        parse_fiscal_year(text)
+    assert raised.value.rule == "fiscal_year_outside_era"

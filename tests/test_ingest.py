@@ -11,7 +11,12 @@ import pytest
 from expectations import run_suite_per_file
 from ingestion.common.ingest import Status, ingest_export
 from ingestion.common.loader import ensure_ops_schema
-from ingestion.common.pseudonym import Pseudonymiser
+from ingestion.common.pseudonym import (
+    DEMO_KEY,
+    KeyChangedError,
+    MissingKeyError,
+    Pseudonymiser,
+)
 from ingestion.common.schema import ensure_raw_schema
 from ingestion.hr.contract import STAFF
 
@@ -153,3 +158,29 @@ def test_a_load_that_fails_midway_leaves_the_previous_rows(
     with pytest.raises(RuntimeError, match="disk full"):
         ingest(con, path)
     assert raw_rows(con) == before
+
+
+def test_another_pseudonym_key_is_refused(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    ingest(con, write_staff(tmp_path, [staff_row("000001")], "20250401"))
+    path = write_staff(tmp_path, [staff_row("000001")], "20250501")
+    with pytest.raises(KeyChangedError, match="DXKPI_PSEUDONYM_KEY"):
+        ingest_export(
+            con, path, STAFF, run_suite_per_file, Pseudonymiser(b"another-key!"), datetime.now()
+        )
+    assert con.execute("select count(*) from raw.hr_staff").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "environment"),
+    [
+        pytest.param("change-me", "local", id="placeholder"),
+        pytest.param(DEMO_KEY, "prod", id="demo-key-in-prod"),
+    ],
+)
+def test_unfit_keys_are_refused(
+    monkeypatch: pytest.MonkeyPatch, key: str, environment: str
+) -> None:
+    monkeypatch.setenv("DXKPI_PSEUDONYM_KEY", key)
+    monkeypatch.setenv("DXKPI_ENV", environment)
+    with pytest.raises(MissingKeyError):
+        Pseudonymiser.from_environment()

@@ -218,3 +218,86 @@ def test_decode_export_order(raw: bytes, encoding: str) -> None:
 )
 def test_parse_integer_amounts(text: str, value: int | None) -> None:
     assert parse_integer(text) == value
+
+
+def test_shifted_row_is_refused_whole_and_no_cell_text_is_quoted(tmp_path: Path) -> None:
+    # GIVEN a proposal row with an extra comma in its subject: every later cell is shifted
+    path = write(
+        tmp_path,
+        "proposals/131016_proposal_20260501.csv",
+        [
+            "提案番号,提出日,提案者職員番号,所属コード,提案区分,件名,審査結果,効果額",
+            "P1,2025/6/1,001236,0100,DX,連絡先,携帯090-1234-5678,採用,120000",
+            "P2,2025/6/2,001234,0100,DX,様式の電子化,採用,120000",
+        ],
+        "utf-8-sig",
+    )
+    export = read(path, PROPOSAL)
+    assert export.frame["proposal_id"].tolist() == ["P2"]
+    assert [(p.source_row, p.rule) for p in export.problems] == [(2, "wrong_cell_count")]
+    # THEN no message carries the free text or a raw staff number
+    messages = " ".join(p.describe() for p in export.problems)
+    assert "090" not in messages and "001236" not in messages
+
+
+def test_value_problems_do_not_quote_the_cell(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "hr/131016_staff_20250401.csv",
+        [STAFF_HEADER, "000001,甲,コウ,0100,総務部,係員,主事,正規,山田の入社日,"],
+        "cp932",
+    )
+    (problem,) = read(path).problems
+    assert problem.rule == "unparseable_date" and "山田" not in problem.describe()
+
+
+@pytest.mark.parametrize(
+    ("lines", "encoding", "message"),
+    [
+        pytest.param(
+            ["提案番号,提出日,提案者職員番号,所属コード,提案区分,件名,審査結果,効果額"]
+            + [
+                f'P{i},2025/6/1,001234,0100,DX,"引用符の閉じ忘れ,採用,1'
+                if i == 1
+                else f"P{i},2025/6/1,001234,0100,DX,件名,採用,1"
+                for i in range(1, 40)
+            ],
+            "utf-8-sig",
+            "unbalanced quote",
+            id="unbalanced-quote-swallows-the-file",
+        ),
+        pytest.param(
+            [
+                "提案番号,提出日,提案者職員番号,所属コード,提案区分,件名,審査結果,効果額",
+                "P1,2025/6/1,001234,0100,DX,件名,採用,1",
+            ],
+            "utf-16-truncated",
+            "BOM",
+            id="truncated-utf-16",
+        ),
+    ],
+)
+def test_malformed_files_are_export_errors(
+    tmp_path: Path, lines: list[str], encoding: str, message: str
+) -> None:
+    path = tmp_path / "proposals" / "131016_proposal_20260501.csv"
+    path.parent.mkdir()
+    data = "\r\n".join(lines).encode(encoding.removesuffix("-truncated"))
+    path.write_bytes(data[:-1] if encoding.endswith("truncated") else data)
+    with pytest.raises(ExportError, match=message):
+        read(path, PROPOSAL)
+
+
+def test_out_of_range_amount_is_a_row_problem(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "proposals/131016_proposal_20260501.csv",
+        [
+            "提案番号,提出日,提案者職員番号,所属コード,提案区分,件名,審査結果,効果額",
+            "P1,2025/6/1,001234,0100,DX,件名,採用,99999999999999999999",
+        ],
+        "utf-8-sig",
+    )
+    export = read(path, PROPOSAL)
+    assert [(p.source_row, p.rule) for p in export.problems] == [(2, "out_of_range")]
+    assert export.frame.empty

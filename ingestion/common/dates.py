@@ -57,24 +57,24 @@ def _era_year(token: str) -> int:
     return 1 if token == "元" else int(token)
 
 
-def _build_date(year: int, month: int, day: int, text: str) -> date:
+def _build_date(year: int, month: int, day: int) -> date:
     try:
         return date(year, month, day)
     except ValueError as error:
-        raise ValueProblem("invalid_date", f"{text!r} is not a calendar date ({error})") from None
+        raise ValueProblem("invalid_date", f"not a calendar date ({error})") from None
 
 
-def _wareki_to_date(era: Era, era_year: int, month: int, day: int, text: str) -> date:
+def _wareki_to_date(era: Era, era_year: int, month: int, day: int) -> date:
     if era_year < 1:
-        raise ValueProblem("invalid_date", f"{text!r}: era year must be 1 or more")
-    result = _build_date(era.start.year + era_year - 1, month, day, text)
+        raise ValueProblem("invalid_date", "an era year must be 1 or more")
+    result = _build_date(era.start.year + era_year - 1, month, day)
     if result < era.start:
-        raise ValueProblem("date_before_era", f"{text!r} is before {era.kanji} began ({era.start})")
+        raise ValueProblem("date_before_era", f"a day before {era.kanji} began ({era.start})")
     end = era_end(era)
     if end is not None and result > end:
         raise ValueProblem(
             "date_after_era_ended",
-            f"{text!r} is printed in {era.kanji}, which ended on {end}",
+            f"printed in {era.kanji}, which had ended on {end}",
         )
     return result
 
@@ -97,12 +97,12 @@ def parse_date(text: str) -> date | None:
         return None
     if match := _WESTERN.match(value) or _COMPACT.match(value):
         year, month, day = (int(part) for part in match.groups())
-        return _build_date(year, month, day, text)
+        return _build_date(year, month, day)
     if match := _WAREKI_KANJI.match(value) or _WAREKI_LETTER.match(value):
         name, year_token, month, day = match.groups()
         era = _ERA_BY_NAME[name.upper() if len(name) == 1 else name]
-        return _wareki_to_date(era, _era_year(year_token), int(month), int(day), text)
-    raise ValueProblem("unparseable_date", f"{text!r} is not a date in a known spelling")
+        return _wareki_to_date(era, _era_year(year_token), int(month), int(day))
+    raise ValueProblem("unparseable_date", "not a date in a known spelling")
 
 
 def fiscal_year_of(day: date) -> int:
@@ -126,9 +126,14 @@ def parse_fiscal_year(text: str) -> int | None:
         return None
     match = _FISCAL_YEAR.match(value)
     if not match:
-        raise ValueProblem("unparseable_fiscal_year", f"{text!r} is not a fiscal year")
+        raise ValueProblem("unparseable_fiscal_year", "not a fiscal year")
     western, kanji, letter, era_year = match.groups()
     if western:
         return int(western)
     era = _ERA_BY_NAME[kanji or letter.upper()]
-    return era.start.year + _era_year(era_year) - 1
+    year_in_era = _era_year(era_year)
+    fiscal_year = era.start.year + year_in_era - 1
+    end = era_end(era)
+    if year_in_era < 1 or (end is not None and fiscal_year > end.year):
+        raise ValueProblem("fiscal_year_outside_era", f"{era.kanji} has no year {year_in_era}")
+    return fiscal_year

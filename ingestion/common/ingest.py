@@ -17,6 +17,7 @@ from ingestion.common.contract import DatasetContract
 from ingestion.common.landing import LandingFile, parse_landing_path
 from ingestion.common.loader import (
     LoadedFile,
+    check_pseudonym_key,
     current_load,
     load_export,
     record_rejection,
@@ -155,7 +156,11 @@ def ingest_exports(
     A file is never moved or changed: a refused file stays in the landing zone, and its digest
     is recorded so that it is reported once, until a corrected export replaces it. Exports are
     read in chunks of about `CHUNK_ROWS` rows and each chunk is checked in one go.
+
+    Raises:
+        KeyChangedError: the pseudonym key is not the one the warehouse was built with.
     """
+    check_pseudonym_key(con, pseudonyms.fingerprint())
     outcomes: list[ExportOutcome] = []
     pending: dict[str, _ReadExport] = {}
     rows = 0

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from ingestion.common.problems import RowProblem
+from ingestion.common.pseudonym import KeyChangedError
 from ingestion.common.schema import DATASET_COLUMNS, LINEAGE_COLUMNS, RAW_SCHEMA
 
 OPS_DDL = (
@@ -40,6 +41,10 @@ OPS_DDL = (
         reason varchar not null,
         rejected_at timestamp not null,
         primary key (source_file, file_sha256)
+    )""",
+    """create table if not exists ops.pseudonym_key (
+        fingerprint varchar not null,
+        first_used timestamp not null
     )""",
     """create table if not exists ops.row_problems (
         source_file varchar not null,
@@ -69,6 +74,23 @@ class ExportIdentity(Protocol):
 
     @property
     def name(self) -> str: ...
+
+
+def check_pseudonym_key(con: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
+    """Record the pseudonym key's fingerprint on first use; refuse a different key later.
+
+    Raises:
+        KeyChangedError: the warehouse holds pseudonyms made with another key.
+    """
+    row = con.execute("select fingerprint from ops.pseudonym_key").fetchone()
+    if row is None:
+        con.execute("insert into ops.pseudonym_key values (?, ?)", [fingerprint, datetime.now()])
+    elif row[0] != fingerprint:
+        raise KeyChangedError(
+            "DXKPI_PSEUDONYM_KEY is not the key this warehouse was built with (fingerprint "
+            f"{row[0]}, now {fingerprint}): staff would no longer join across exports. Restore "
+            "the key, or rebuild the warehouse from the landing zone with the new one."
+        )
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,17 @@ import os
 from ingestion.common.text import normalise_code
 
 KEY_VARIABLE = "DXKPI_PSEUDONYM_KEY"
+# The key `make demo` and a local `make dev` use when none is set: public, so never in prod.
+DEMO_KEY = "dxkpi-demo-key-not-a-secret"
+PLACEHOLDER_KEYS = frozenset({"change-me", "changeme", "secret", "password"})
 
 
 class MissingKeyError(RuntimeError):
-    """The pseudonym key is not set in the environment."""
+    """The pseudonym key is not set in the environment, or is not fit for use."""
+
+
+class KeyChangedError(RuntimeError):
+    """The warehouse was built with another pseudonym key: new rows would not join old ones."""
 
 
 class Pseudonymiser:
@@ -39,7 +46,15 @@ class Pseudonymiser:
         key = os.environ.get(KEY_VARIABLE, "")
         if not key:
             raise MissingKeyError(f"set {KEY_VARIABLE} to the secret key of staff pseudonyms")
+        if key.lower() in PLACEHOLDER_KEYS:
+            raise MissingKeyError(f"{KEY_VARIABLE} still holds a placeholder: set a real secret")
+        if key == DEMO_KEY and os.environ.get("DXKPI_ENV") == "prod":
+            raise MissingKeyError(f"{KEY_VARIABLE} is the public demo key: not in prod")
         return cls(key.encode("utf-8"))
+
+    def fingerprint(self) -> str:
+        """A value that identifies the key without revealing it (to detect a key change)."""
+        return hmac.new(self._key, b"dxkpi:key-fingerprint", hashlib.sha256).hexdigest()[:16]
 
     def pseudonym(self, ward_code: str, staff_number: str) -> str:
         """Return the pseudonym of `staff_number` of ward `ward_code` (32 hex digits)."""

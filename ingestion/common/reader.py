@@ -28,6 +28,8 @@ from ingestion.common.text import (
 )
 
 HEADER_SEARCH_ROWS = 10
+# Quoted cells may hold line breaks, but no real export has a record this long.
+MAX_RECORD_LINES = 20
 _STAFF_LIST_SEPARATORS = re.compile(r"[・;]")
 _PANDAS_DTYPES = {
     Kind.CODE: "str",
@@ -59,11 +61,27 @@ class ExportRead:
     rows_read: int
 
 
-def _records_with_lines(text: str) -> list[tuple[int, list[str]]]:
+def _records_with_lines(text: str, file_name: str) -> list[tuple[int, list[str]]]:
+    """Split the text into CSV records, each with the file line it starts on.
+
+    Raises:
+        ExportError: the CSV is malformed, or a record runs over more lines than a real one
+            does: an unbalanced quote that would swallow the rest of the file.
+    """
     reader = csv.reader(io.StringIO(text, newline=""))
     records: list[tuple[int, list[str]]] = []
-    for record in reader:
-        records.append((reader.line_num, record))
+    start = 1
+    try:
+        for record in reader:
+            if reader.line_num - start + 1 > MAX_RECORD_LINES:
+                raise ExportError(
+                    f"{file_name}: the record starting at line {start} runs over "
+                    f"{reader.line_num - start + 1} lines (an unbalanced quote?)"
+                )
+            records.append((start, record))
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise ExportError(f"{file_name}: line {reader.line_num}: malformed CSV ({error})") from None
     return records
 
 
@@ -115,9 +133,13 @@ def _parse_column(
     for value in cells.unique():
         try:
             parsed[value] = parse(value)
-        except ValueProblem as problem:
+        except (ValueError, OverflowError) as error:
             parsed[value] = None
-            problems[value] = problem
+            problems[value] = (
+                error
+                if isinstance(error, ValueProblem)
+                else ValueProblem("unreadable_value", "the value cannot be read")
+            )
     return cells.map(parsed), problems
 
 
@@ -216,19 +238,22 @@ def read_export(
         text, encoding = decode_export(raw)
     except ExportError as error:
         raise ExportError(f"{file_name}: {error}") from None
-    records = _records_with_lines(text)
+    records = _records_with_lines(text, file_name)
     header_index = _find_header(records, contract, file_name)
     header = [normalise_header(cell) for cell in records[header_index][1]]
-    body = [
+    rows = [
         (line, cells) for line, cells in records[header_index + 1 :] if any(map(str.strip, cells))
     ]
+    # A row with too few or too many cells has its values in the wrong columns: it is refused
+    # as a whole, and none of its cells is parsed (nor quoted in a message).
+    problems = _cell_count_problems(file_name, rows, len(header))
+    body = [(line, cells) for line, cells in rows if len(cells) == len(header)]
     lines = pd.Series([line for line, _ in body], dtype="Int64")
 
-    problems = _cell_count_problems(file_name, body, len(header))
     columns: dict[str, pd.Series] = {}
     for column in contract.kept_columns:
         position = header.index(normalise_header(column.header))
-        cells = pd.Series([c[position] if position < len(c) else "" for _, c in body], dtype=object)
+        cells = pd.Series([c[position] for _, c in body], dtype=object)
         parse = _parser_for(column, landing_file.ward_code, pseudonyms)
         columns[column.name], column_problems = _read_column(column, cells, lines, parse, file_name)
         problems += column_problems
@@ -240,4 +265,4 @@ def read_export(
     accepted = frame[keep].reset_index(drop=True)
     lineage = lineage_frame(landing_file, hashlib.sha256(raw).hexdigest(), lines[keep], loaded_at)
     problems.sort(key=lambda p: (p.source_row, p.column))
-    return ExportRead(pd.concat([lineage, accepted], axis=1), problems, encoding, len(body))
+    return ExportRead(pd.concat([lineage, accepted], axis=1), problems, encoding, len(rows))

@@ -24,15 +24,28 @@ def decode_export(raw: bytes) -> tuple[str, str]:
         ExportError: none of these encodings decodes the bytes.
     """
     if raw.startswith(_UTF16_BOMS):
-        return raw.decode("utf-16"), "utf-16"
+        return _decode_or_fail(raw, "utf-16"), "utf-16"
     if raw.startswith(_UTF8_BOM):
-        return raw.decode("utf-8-sig"), "utf-8-sig"
+        return _decode_or_fail(raw, "utf-8-sig"), "utf-8-sig"
     for encoding in ("utf-8", "cp932"):
         try:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
     raise ExportError("the file is neither UTF-16 (with BOM), UTF-8 nor CP932")
+
+
+def _decode_or_fail(raw: bytes, encoding: str) -> str:
+    """Decode bytes whose BOM announced `encoding`: they must decode (a truncated file won't)."""
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise ExportError(
+            f"the file starts with a {encoding} BOM but byte {error.start} does not decode"
+        ) from None
+
+
+INT64_MAX = 2**63 - 1
 
 
 def normalise_code(text: str) -> str:
@@ -56,7 +69,9 @@ def parse_integer(text: str) -> int | None:
     if not cleaned:
         return None
     if not re.fullmatch(r"-?\d+", cleaned):
-        raise ValueProblem("not_a_number", f"{text!r} is not a whole number")
+        raise ValueProblem("not_a_number", "not a whole number")
+    if abs(int(cleaned)) > INT64_MAX:
+        raise ValueProblem("out_of_range", "the number is out of range")
     return int(cleaned)
 
 
@@ -72,4 +87,4 @@ def parse_decimal(text: str) -> float | None:
     try:
         return float(cleaned)
     except ValueError:
-        raise ValueProblem("not_a_number", f"{text!r} is not a number") from None
+        raise ValueProblem("not_a_number", "not a number") from None
