@@ -57,6 +57,7 @@ ORGANIZATION_REGEX = r"^t[0-9]{6}$"
 MIN_ROWS_PER_FILE = 1
 MAX_ROWS_PER_FILE = 2_000_000
 EARLIEST_HIRE_DATE = dt.datetime(1950, 1, 1)
+# No programme record predates 2000 or follows 2100: such a date is a typo.
 EARLIEST_SESSION_DATE = dt.datetime(2000, 1, 1)
 LATEST_DATE = dt.datetime(2100, 1, 1)
 FISCAL_YEAR_RANGE = (2000, 2100)
@@ -330,6 +331,9 @@ def _training_enrollment() -> list[Rule]:
         not_null("course_code"),
         in_set("status", ENROLLMENT_STATUSES),
         completed_needs_date,
+        # A mistyped year would stretch every ward's fiscal-year spine: bound the dates.
+        between("applied_on", EARLIEST_SESSION_DATE, LATEST_DATE),
+        between("completed_on", EARLIEST_SESSION_DATE, LATEST_DATE),
         not_after("completed_on", "reference_date"),
         not_before("completed_on", "applied_on", severity="warning"),
     ]
@@ -340,6 +344,7 @@ def _proposals_proposal() -> list[Rule]:
         not_null("proposal_id"),
         unique("proposal_id"),
         not_null("submitted_on"),
+        between("submitted_on", EARLIEST_SESSION_DATE, LATEST_DATE),
         not_after("submitted_on", "reference_date"),
         between("proposer_count", 1),
         in_set("review_result", REVIEW_RESULTS),

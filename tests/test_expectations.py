@@ -336,6 +336,12 @@ BROKEN = [
     ),
     pytest.param(
         "training_enrollment",
+        _set("applied_on", [1], pd.Timestamp("1925-04-02")),
+        [(BETWEEN, "applied_on", [line(1)])],
+        id="enrollment-applied-in-a-mistyped-year",
+    ),
+    pytest.param(
+        "training_enrollment",
         _copy_value("enrollment_id", 0, 1),
         [(UNIQUE, "enrollment_id", [line(0), line(1)])],
         id="enrollment-duplicate-key",

@@ -11,6 +11,7 @@ from ingestion.common.landing import (
     is_complete,
     is_valid_ward_code,
     list_exports,
+    list_unrecognised,
     parse_landing_path,
 )
 from ingestion.common.problems import ExportError
@@ -97,3 +98,13 @@ def test_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(MissingKeyError, match="DXKPI_PSEUDONYM_KEY"):
         Pseudonymiser.from_environment()
     assert os.environ.get("DXKPI_PSEUDONYM_KEY") is None
+
+
+def test_list_unrecognised_names_the_files_that_would_never_load(tmp_path: Path) -> None:
+    folder = tmp_path / "hr"
+    folder.mkdir()
+    for name in ("131016_staff_20250401.csv", "131016_staff_20250401 (1).csv", "staff.CSV"):
+        (folder / name).write_text("x")
+    (folder / "131016_staff_20250401.csv.done").write_text("")
+    found = [p.name for p in list_unrecognised(tmp_path, "hr")]
+    assert found == ["131016_staff_20250401 (1).csv", "staff.CSV"]

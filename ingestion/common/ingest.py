@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -36,6 +36,9 @@ class CheckOutcome(Protocol):
 
     @property
     def success(self) -> bool: ...
+
+    @property
+    def warnings(self) -> Sequence[object]: ...
 
     def describe(self, source_file: str) -> str: ...
 

@@ -103,3 +103,15 @@ def list_exports(landing: Path, system: str, dataset: str) -> list[Path]:
 def _dataset_of(file_name: str) -> str | None:
     match = _FILE_NAME.match(file_name)
     return match.group(2) if match else None
+
+
+def list_unrecognised(landing: Path, system: str) -> list[Path]:
+    """List the files of a system's folder that no export name matches (never loaded)."""
+    folder = landing / system
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.endswith(".done") and not _FILE_NAME.match(p.name)
+    )

@@ -16,7 +16,7 @@ import dagster as dg
 from expectations import run_suite_per_file
 from ingestion.common.contract import DatasetContract
 from ingestion.common.ingest import ExportOutcome, Status, ingest_exports
-from ingestion.common.landing import is_complete, list_exports
+from ingestion.common.landing import is_complete, list_exports, list_unrecognised
 from ingestion.common.pseudonym import Pseudonymiser
 from ingestion.registry import FILE_CONTRACTS
 from orchestration.resources import LandingZoneResource, WarehouseResource
@@ -24,6 +24,7 @@ from orchestration.settings import WAREHOUSE_POOL
 
 SUITE_CHECK = "expectation_suite"
 ROW_CHECK = "rejected_rows"
+OUTSTANDING_CHECK = "outstanding_rejections"
 
 
 def raw_asset_key(table: str) -> dg.AssetKey:
@@ -61,17 +62,40 @@ def _suite_check(table: str, outcomes: list[ExportOutcome]) -> dg.AssetCheckResu
 
 
 def _row_check(outcomes: list[ExportOutcome]) -> dg.AssetCheckResult:
+    """Rows left out of loaded files, and suite warnings on them: reported, not blocking."""
     loaded = [o for o in outcomes if o.status in (Status.LOADED, Status.REPLACED)]
     problems = [p for o in loaded for p in o.row_problems]
     examples = "\n".join(f"- {p.describe()}" for p in problems[:20])
+    warned = [o for o in loaded if o.check is not None and o.check.warnings]
+    warnings = "\n\n".join(o.check.describe(o.source_file) for o in warned if o.check)
     return dg.AssetCheckResult(
         check_name=ROW_CHECK,
-        passed=not problems,
+        passed=not problems and not warned,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "rows_rejected": len(problems),
             "first_problems": dg.MetadataValue.md(examples or "none"),
+            "files_with_suite_warnings": len(warned),
+            "suite_warnings": dg.MetadataValue.md(warnings or "none"),
             "see_table": "ops.row_problems",
+        },
+    )
+
+
+def _outstanding_check(outcomes: list[ExportOutcome]) -> dg.AssetCheckResult:
+    """Files in the landing zone whose current bytes are refused, this run or before: the
+    blocking check fails once per bad file, this one until a corrected export arrives."""
+    refused = [o for o in outcomes if o.status in (Status.REJECTED, Status.STILL_REJECTED)]
+    return dg.AssetCheckResult(
+        check_name=OUTSTANDING_CHECK,
+        passed=not refused,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "files": len(refused),
+            "waiting_for_correction": dg.MetadataValue.md(
+                "\n".join(f"- {o.source_file}" for o in refused) or "none"
+            ),
+            "see_table": "ops.file_rejections",
         },
     )
 
@@ -94,11 +118,12 @@ def ingest_dataset(
 ) -> list[ExportOutcome]:
     """Ingest every complete export of one dataset that is not loaded yet."""
     pseudonyms = Pseudonymiser.from_environment()
-    paths = [
-        path
-        for path in list_exports(Path(landing.path), contract.system, contract.dataset)
-        if is_complete(path, landing.settle_seconds)
-    ]
+    exports = list_exports(Path(landing.path), contract.system, contract.dataset)
+    paths = [path for path in exports if is_complete(path, landing.settle_seconds)]
+    if len(paths) < len(exports):
+        log.info(f"{len(exports) - len(paths)} exports still being written: left for later")
+    for stray in list_unrecognised(Path(landing.path), contract.system):
+        log.warning(f"{contract.system}/{stray.name}: not named <ward>_<dataset>_<YYYYMMDD>.csv")
     with warehouse.connect() as con:
         outcomes = ingest_exports(
             con, paths, contract, run_suite_per_file, pseudonyms, datetime.now()
@@ -124,6 +149,7 @@ def build_landing_asset(contract: DatasetContract) -> dg.AssetsDefinition:
         check_specs=[
             dg.AssetCheckSpec(SUITE_CHECK, asset=key, blocking=True),
             dg.AssetCheckSpec(ROW_CHECK, asset=key),
+            dg.AssetCheckSpec(OUTSTANDING_CHECK, asset=key),
         ],
     )
     def landing_asset(
@@ -135,6 +161,7 @@ def build_landing_asset(contract: DatasetContract) -> dg.AssetsDefinition:
         yield dg.MaterializeResult(metadata=summarise(outcomes))
         yield _suite_check(contract.table, outcomes)
         yield _row_check(outcomes)
+        yield _outstanding_check(outcomes)
 
     return landing_asset
 
