@@ -19,7 +19,10 @@ def main() -> None:
     if local and not os.environ.get("DXKPI_PSEUDONYM_KEY") and not (REPO_ROOT / ".env").exists():
         print("DXKPI_PSEUDONYM_KEY is not set: using the demo key (copy .env.example to .env)")
         os.environ["DXKPI_PSEUDONYM_KEY"] = DEMO_KEY
-    dagster = Path(sys.executable).with_name("dagster")
+    bin_dir = Path(sys.executable).parent
+    # dagster-dbt re-parses the project under `dagster dev` with the `dbt` found on PATH.
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    dagster = bin_dir / "dagster"
     port = os.environ.get("DAGSTER_PORT", "3000")
     os.chdir(REPO_ROOT)
     os.execv(
