@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetCheckEvaluation, AssetKey, DagsterInstance
 
 from ingestion.common.dates import fiscal_year_of
 from orchestration.definitions import build_definitions
@@ -56,6 +56,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
                 ).fetchall()
             second = run_pipeline(settings, instance)
             yield {
+                "instance": instance,
                 "data": data,
                 "settings": settings,
                 "first": first,
@@ -211,3 +212,31 @@ def test_a_file_failing_its_suite_blocks_publication_and_loses_nothing(pipeline:
     assert published() == before_publication
     assert roster.exists()
     roster.write_bytes(original)
+
+
+def test_publishing_alone_refuses_marts_whose_last_dbt_test_failed(pipeline: dict) -> None:
+    # GIVEN a failed evaluation of a blocking dbt test of the marts
+    settings, instance = pipeline["settings"], pipeline["instance"]
+    definitions = build_definitions(settings)
+    graph = definitions.resolve_asset_graph()
+    check = next(
+        key
+        for key in graph.asset_check_keys
+        if key.asset_key.path == ["marts", "fct_kpi_values"] and graph.get_check_spec(key).blocking
+    )
+    instance.report_runless_asset_event(
+        AssetCheckEvaluation(asset_key=check.asset_key, check_name=check.name, passed=False)
+    )
+    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+        before = con.execute("select * from meta.publication").fetchall()
+    # WHEN only the publication is materialised
+    job = definitions.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection={AssetKey(["serving", "kpi_marts"])}
+    )
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    # THEN it refuses, naming the test, and the published file is the previous one
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error.message
+    assert check.name in failure
+    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+        assert con.execute("select * from meta.publication").fetchall() == before
