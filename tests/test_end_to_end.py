@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import AssetCheckEvaluation, AssetKey, DagsterInstance
+from dagster import AssetCheckEvaluation, AssetKey, DagsterInstance, ExecuteInProcessResult
 
 from ingestion.common.dates import fiscal_year_of
 from orchestration.definitions import build_definitions
@@ -28,7 +28,7 @@ YEARS = [2024, 2025]
 pytestmark = pytest.mark.e2e
 
 
-def run_pipeline(settings: Settings, instance: DagsterInstance):  # noqa: ANN201
+def run_pipeline(settings: Settings, instance: DagsterInstance) -> ExecuteInProcessResult:
     job = build_definitions(settings).resolve_job_def("dxkpi_everything")
     return job.execute_in_process(instance=instance, raise_on_error=False)
 

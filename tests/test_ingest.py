@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from expectations import run_suite_per_file
-from ingestion.common.ingest import Status, ingest_export
+from ingestion.common.ingest import ExportOutcome, Status, ingest_export
 from ingestion.common.loader import ensure_ops_schema
 from ingestion.common.pseudonym import (
     DEMO_KEY,
@@ -44,7 +44,7 @@ def write_staff(landing: Path, rows: list[str], day: str = "20250401") -> Path:
     return path
 
 
-def ingest(con: duckdb.DuckDBPyConnection, path: Path):  # noqa: ANN201 - test shorthand
+def ingest(con: duckdb.DuckDBPyConnection, path: Path) -> ExportOutcome:
     return ingest_export(con, path, STAFF, run_suite_per_file, PSEUDONYMS, datetime(2025, 5, 1))
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ingestion.common.contract import DatasetContract
 from ingestion.common.landing import parse_landing_path
 from ingestion.common.problems import ExportError
 from ingestion.common.pseudonym import Pseudonymiser
-from ingestion.common.reader import read_export
+from ingestion.common.reader import ExportRead, read_export
 from ingestion.common.text import decode_export, parse_integer
 from ingestion.hr.contract import STAFF
 from ingestion.proposals.contract import PROPOSAL
@@ -29,7 +30,7 @@ def write(folder: Path, name: str, lines: list[str], encoding: str) -> Path:
     return path
 
 
-def read(path: Path, contract=STAFF):  # noqa: ANN001, ANN201 - a test shorthand
+def read(path: Path, contract: DatasetContract = STAFF) -> ExportRead:
     return read_export(parse_landing_path(path), contract, PSEUDONYMS, LOADED_AT)
 
 
