@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ingestion.common.landing import is_valid_ward_code
+from ingestion.common.reference import load_grade_names
 from ingestion.common.schema import DATASET_COLUMNS, LINEAGE_COLUMNS
 
 if TYPE_CHECKING:
@@ -27,7 +28,9 @@ Severity = Literal["error", "warning"]
 
 # --- Value sets (import these rather than repeating the literals) ---------------------------
 
-GRADES: tuple[str, ...] = ("係員", "主任", "係長級", "課長補佐級", "課長級", "部長級")
+# 職層: the grade names of the reference seed (dbt_project/seeds/grade_levels.csv), so that a
+# ward's own grade name is added once, with its level, for the suite and the marts alike.
+GRADES: tuple[str, ...] = load_grade_names()
 EMPLOYMENT_TYPES: tuple[str, ...] = (
     "正規",
     "再任用",

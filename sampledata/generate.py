@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from ingestion.common.dates import fiscal_year_bounds, fiscal_year_of
-from ingestion.common.wards import load_wards
+from ingestion.common.reference import load_wards
 from sampledata.catalogue import active_public_counts, generate_catalogue, write_catalogue
 from sampledata.render import (
     maybe_full_width,

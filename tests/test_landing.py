@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from expectations.suites import GRADES
 from ingestion.common.landing import (
     is_complete,
     is_valid_ward_code,
@@ -16,7 +17,7 @@ from ingestion.common.landing import (
 )
 from ingestion.common.problems import ExportError
 from ingestion.common.pseudonym import MissingKeyError, Pseudonymiser
-from ingestion.common.wards import WARDS_CSV
+from ingestion.common.reference import GRADE_LEVELS_CSV, WARDS_CSV, load_grade_names
 
 
 def test_every_ward_code_has_a_valid_check_digit() -> None:
@@ -108,3 +109,14 @@ def test_list_unrecognised_names_the_files_that_would_never_load(tmp_path: Path)
     (folder / "131016_staff_20250401.csv.done").write_text("")
     found = [p.name for p in list_unrecognised(tmp_path, "hr")]
     assert found == ["131016_staff_20250401 (1).csv", "staff.CSV"]
+
+
+def test_grade_names_come_from_the_reference_seed_in_rank_order(tmp_path: Path) -> None:
+    seed = tmp_path / "grade_levels.csv"
+    seed.write_text(
+        GRADE_LEVELS_CSV.read_text(encoding="utf-8") + "課長代理,4,true\n", encoding="utf-8"
+    )
+    grades = load_grade_names(seed)
+    assert grades[0] == "係員" and grades[-1] == "部長級"
+    assert "課長代理" in grades
+    assert load_grade_names() == GRADES  # the HR suite's value set is the seed's

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from expectations import run_suite
-from ingestion.common.wards import load_wards
+from ingestion.common.reference import load_wards
 from orchestration.assets.opendata import snapshot_frame
 from sampledata.catalogue import generate_catalogue
 

@@ -11,7 +11,7 @@ import pandas as pd
 from expectations import run_suite
 from ingestion.common.loader import load_export
 from ingestion.common.reader import lineage_frame
-from ingestion.common.wards import Ward, load_wards
+from ingestion.common.reference import Ward, load_wards
 from ingestion.opendata.ckan import CkanClient, CkanError, packages_to_frame
 from orchestration.assets.landing import SUITE_CHECK, raw_asset_key
 from orchestration.resources import CkanResource, WarehouseResource
