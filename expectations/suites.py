@@ -193,38 +193,25 @@ def matches(column: str, regex: str, severity: Severity = "error") -> Rule:
     return Rule("expect_column_values_to_match_regex", text, column, severity, kwargs)
 
 
-def not_after(column: str, other: str, severity: Severity = "error") -> Rule:
-    """Return a rule: column <= other on every row where both are present."""
+def _pair_ordered(greater: str, lesser: str, column: str, text: str, severity: Severity) -> Rule:
+    """A rule: `greater` >= `lesser` on every row where both are present, reported on `column`."""
     kwargs = {
-        "column_A": other,
-        "column_B": column,
+        "column_A": greater,
+        "column_B": lesser,
         "or_equal": True,
         "ignore_row_if": "either_value_is_missing",
     }
-    return Rule(
-        "expect_column_pair_values_a_to_be_greater_than_b",
-        f"{column} <= {other}",
-        column,
-        severity,
-        kwargs,
-    )
+    return Rule("expect_column_pair_values_a_to_be_greater_than_b", text, column, severity, kwargs)
+
+
+def not_after(column: str, other: str, severity: Severity = "error") -> Rule:
+    """Return a rule: column <= other on every row where both are present."""
+    return _pair_ordered(other, column, column, f"{column} <= {other}", severity)
 
 
 def not_before(column: str, other: str, severity: Severity = "error") -> Rule:
     """Return a rule: column >= other on every row where both are present."""
-    kwargs = {
-        "column_A": column,
-        "column_B": other,
-        "or_equal": True,
-        "ignore_row_if": "either_value_is_missing",
-    }
-    return Rule(
-        "expect_column_pair_values_a_to_be_greater_than_b",
-        f"{column} >= {other}",
-        column,
-        severity,
-        kwargs,
-    )
+    return _pair_ordered(column, other, column, f"{column} >= {other}", severity)
 
 
 def valid_ward_code(column: str = "ward_code", severity: Severity = "error") -> Rule:
