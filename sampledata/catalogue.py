@@ -20,31 +20,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-WARD_NAMES: dict[str, str] = {
-    "131016": "千代田区",
-    "131024": "中央区",
-    "131032": "港区",
-    "131041": "新宿区",
-    "131059": "文京区",
-    "131067": "台東区",
-    "131075": "墨田区",
-    "131083": "江東区",
-    "131091": "品川区",
-    "131105": "目黒区",
-    "131113": "大田区",
-    "131121": "世田谷区",
-    "131130": "渋谷区",
-    "131148": "中野区",
-    "131156": "杉並区",
-    "131164": "豊島区",
-    "131172": "北区",
-    "131181": "荒川区",
-    "131199": "板橋区",
-    "131202": "練馬区",
-    "131211": "足立区",
-    "131229": "葛飾区",
-    "131237": "江戸川区",
-}
+from ingestion.common.reference import load_wards
+
+# The ward list has one home, the wards seed of the dbt project.
+WARD_NAMES: dict[str, str] = {ward.code: ward.name_ja for ward in load_wards()}
 TOKYO_WARD_CODES: list[str] = list(WARD_NAMES)
 DEFAULT_PACKAGES_PER_WARD: tuple[int, int] = (98, 567)
 
