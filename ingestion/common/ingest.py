@@ -90,7 +90,8 @@ def _read_if_new(
     loaded_at: datetime,
 ) -> _ReadExport | ExportOutcome:
     """Read an export unless these bytes were loaded or refused already."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
     source_file = f"{path.parent.name}/{path.name}"
     if was_rejected(con, source_file, digest):
         return ExportOutcome(source_file, Status.STILL_REJECTED)
@@ -99,7 +100,7 @@ def _read_if_new(
         previous = current_load(con, contract.table, landing_file)
         if previous is not None and previous.file_sha256 == digest:
             return ExportOutcome(source_file, Status.UNCHANGED)
-        export = read_export(landing_file, contract, pseudonyms, loaded_at)
+        export = read_export(landing_file, contract, pseudonyms, loaded_at, raw)
     except ExportError as error:
         record_rejection(con, contract.table, source_file, digest, str(error))
         return ExportOutcome(source_file, Status.REJECTED, reason=str(error))

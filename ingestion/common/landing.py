@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from dataclasses import dataclass
@@ -67,15 +66,6 @@ def parse_landing_path(path: Path) -> LandingFile:
     except ValueError:
         raise ExportError(f"{path.name}: {stamp} is not a date") from None
     return LandingFile(path, path.parent.name, ward_code, dataset, reference_date)
-
-
-def file_sha256(path: Path) -> str:
-    """Return the SHA-256 of a file's bytes, in hex."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def is_complete(path: Path, settle_seconds: float, now: float | None = None) -> bool:

@@ -222,6 +222,7 @@ def read_export(
     contract: DatasetContract,
     pseudonyms: Pseudonymiser,
     loaded_at: datetime,
+    raw: bytes | None = None,
 ) -> ExportRead:
     """Read an export into typed rows, rejecting the rows that break a parsing rule.
 
@@ -229,11 +230,18 @@ def read_export(
     codes and numbers are NFKC-normalised, dates parsed from any spelling incl. 和暦, staff
     numbers replaced by pseudonyms, and personal or free-text columns never read.
 
+    Args:
+        landing_file: The export to read.
+        contract: What its columns are.
+        pseudonyms: Replaces staff numbers.
+        loaded_at: The load time recorded on every row.
+        raw: The file's bytes when the caller has read them already (read here otherwise).
+
     Raises:
         ExportError: the file cannot be decoded or has no header with every expected column.
     """
     file_name = landing_file.name
-    raw = landing_file.path.read_bytes()
+    raw = landing_file.path.read_bytes() if raw is None else raw
     try:
         text, encoding = decode_export(raw)
     except ExportError as error:
