@@ -9,3 +9,9 @@ FILE_CONTRACTS: dict[str, DatasetContract] = {
     contract.table: contract
     for contract in (*HR_CONTRACTS, *TRAINING_CONTRACTS, *PROPOSAL_CONTRACTS)
 }
+
+# The datasets each source system's landing folder holds, e.g. {"hr": {"staff"}}.
+DATASETS_BY_SYSTEM: dict[str, frozenset[str]] = {
+    system: frozenset(c.dataset for c in FILE_CONTRACTS.values() if c.system == system)
+    for system in sorted({c.system for c in FILE_CONTRACTS.values()})
+}

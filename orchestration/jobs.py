@@ -1,4 +1,4 @@
-"""Jobs and schedules."""
+"""Jobs, schedules and the automation sensor."""
 
 from __future__ import annotations
 
@@ -25,3 +25,15 @@ def nightly_schedule() -> dg.ScheduleDefinition:
             dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
         ),
     )
+
+
+# dbt models and the publication follow their inputs (see `follows_its_inputs`): this sensor
+# evaluates their automation conditions, RUNNING from the start (Dagster's own default one is
+# STOPPED), every few seconds so a corrected export reaches the marts quickly.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "dxkpi_automation",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=5,
+    description="Builds the dbt models and publishes the marts when their inputs update.",
+)

@@ -9,9 +9,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from ingestion.common.landing import LandingSurvey, survey_landing_zone
+from ingestion.common.ledger import Ledger
 from ingestion.common.loader import ensure_ops_schema
+from ingestion.common.reference import load_wards
 from ingestion.common.schema import ensure_raw_schema
 from ingestion.opendata.ckan import CkanClient
+from ingestion.registry import DATASETS_BY_SYSTEM
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -39,10 +43,25 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class LandingZoneResource(dg.ConfigurableResource):
-    """The folder the source systems drop their exports into."""
+    """The folder the source systems drop their exports into, and its ledger.
+
+    The ledger (a SQLite file, see `ingestion.common.ledger`) records every file version seen
+    and its outcome; it defaults to `landing_ledger.sqlite` beside the landing folder.
+    """
 
     path: str
     settle_seconds: float = 0.0
+    ledger_path: str = ""
+
+    def ledger(self) -> Ledger:
+        """The landing ledger."""
+        default = Path(self.path).parent / "landing_ledger.sqlite"
+        return Ledger(Path(self.ledger_path) if self.ledger_path else default)
+
+    def survey(self) -> LandingSurvey:
+        """The landing zone now: complete exports, unrecognised files, files settling."""
+        wards = {ward.code for ward in load_wards()}
+        return survey_landing_zone(Path(self.path), DATASETS_BY_SYSTEM, wards, self.settle_seconds)
 
 
 class CkanResource(dg.ConfigurableResource):

@@ -26,6 +26,7 @@ class Settings:
     landing_dir: Path
     warehouse_path: Path
     serving_path: Path
+    ledger_path: Path
     ckan_url: str
     dbt_target: str
     settle_seconds: float
@@ -47,6 +48,7 @@ def load_settings() -> Settings:
         landing_dir=_path("DXKPI_LANDING", "data/landing"),
         warehouse_path=_path("DXKPI_WAREHOUSE", "data/warehouse.duckdb"),
         serving_path=_path("DXKPI_SERVING", "data/serving/dxkpi.duckdb"),
+        ledger_path=_path("DXKPI_LEDGER", "data/landing_ledger.sqlite"),
         ckan_url=os.environ.get("DXKPI_CKAN_URL", "http://127.0.0.1:8765"),
         dbt_target=os.environ.get("DXKPI_DBT_TARGET", "local"),
         # In production a copy over SMB may still be running when a file appears.

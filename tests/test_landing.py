@@ -11,13 +11,15 @@ from expectations.suites import GRADES
 from ingestion.common.landing import (
     is_complete,
     is_valid_ward_code,
-    list_exports,
-    list_unrecognised,
     parse_landing_path,
+    survey_landing_zone,
 )
 from ingestion.common.problems import ExportError
 from ingestion.common.pseudonym import MissingKeyError, Pseudonymiser
 from ingestion.common.reference import GRADE_LEVELS_CSV, WARDS_CSV, load_grade_names
+from ingestion.registry import DATASETS_BY_SYSTEM
+
+WARDS = {"131016", "131024", "131083"}
 
 
 def test_every_ward_code_has_a_valid_check_digit() -> None:
@@ -61,19 +63,55 @@ def test_parse_landing_path_refuses_bad_names(name: str, message: str) -> None:
         parse_landing_path(Path("landing/hr") / name)
 
 
-def test_list_exports_sorts_by_reference_date_and_ignores_others(tmp_path: Path) -> None:
+def test_survey_lists_a_dataset_by_reference_date_and_ignores_markers(tmp_path: Path) -> None:
     folder = tmp_path / "training"
     folder.mkdir()
     for name in (
         "131016_enrollment_20251001.csv",
         "131024_enrollment_20250401.csv",
         "131016_course_20250401.csv",
-        "notes.txt",
         "131016_enrollment_20251001.csv.done",
     ):
         (folder / name).write_text("x")
-    found = [p.name for p in list_exports(tmp_path, "training", "enrollment")]
+    survey = survey_landing_zone(tmp_path, DATASETS_BY_SYSTEM, WARDS, settle_seconds=0)
+    found = [p.name for p in survey.exports_of("training", "enrollment")]
     assert found == ["131024_enrollment_20250401.csv", "131016_enrollment_20251001.csv"]
+    assert survey.unrecognised == [] and survey.settling == []
+
+
+@pytest.mark.parametrize(
+    ("relative", "reason"),
+    [
+        pytest.param("hr/131016_staff_20250401 (1).csv", "expected", id="copy-suffix"),
+        pytest.param("hr/staff.CSV", "expected", id="no-ward"),
+        pytest.param("hr/131016_staff_20250401.xlsx", "extension .xlsx", id="extension"),
+        pytest.param("hr/131016_salary_20250401.csv", "not an export of hr", id="dataset"),
+        pytest.param("hr/131016_course_20250401.csv", "belongs in training/", id="wrong-folder"),
+        pytest.param("hr/131017_staff_20250401.csv", "check digit", id="check-digit"),
+        pytest.param("hr/131091_staff_20250401.csv", "not a configured ward", id="ward"),
+        pytest.param("payroll/131016_staff_20250401.csv", "no source system", id="system"),
+        pytest.param("131016_staff_20250401.csv", "not inside", id="root"),
+    ],
+)
+def test_survey_says_why_a_file_is_not_recognised(
+    tmp_path: Path, relative: str, reason: str
+) -> None:
+    path = tmp_path / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("x")
+    survey = survey_landing_zone(tmp_path, DATASETS_BY_SYSTEM, WARDS, settle_seconds=0)
+    assert survey.exports == []
+    [stray] = survey.unrecognised
+    assert stray.path == path and reason in stray.reason
+
+
+def test_survey_judges_a_file_only_once_it_settled(tmp_path: Path) -> None:
+    path = tmp_path / "hr" / "notes.txt"
+    path.parent.mkdir()
+    path.write_text("x")
+    now = path.stat().st_mtime + 1
+    survey = survey_landing_zone(tmp_path, DATASETS_BY_SYSTEM, WARDS, 30, now=now)
+    assert survey.settling == [path] and survey.unrecognised == []
 
 
 def test_is_complete_by_marker_or_settled_mtime(tmp_path: Path) -> None:
@@ -99,16 +137,6 @@ def test_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(MissingKeyError, match="DXKPI_PSEUDONYM_KEY"):
         Pseudonymiser.from_environment()
     assert os.environ.get("DXKPI_PSEUDONYM_KEY") is None
-
-
-def test_list_unrecognised_names_the_files_that_would_never_load(tmp_path: Path) -> None:
-    folder = tmp_path / "hr"
-    folder.mkdir()
-    for name in ("131016_staff_20250401.csv", "131016_staff_20250401 (1).csv", "staff.CSV"):
-        (folder / name).write_text("x")
-    (folder / "131016_staff_20250401.csv.done").write_text("")
-    found = [p.name for p in list_unrecognised(tmp_path, "hr")]
-    assert found == ["131016_staff_20250401 (1).csv", "staff.CSV"]
 
 
 def test_grade_names_come_from_the_reference_seed_in_rank_order(tmp_path: Path) -> None:

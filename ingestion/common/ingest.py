@@ -59,6 +59,8 @@ class Status(Enum):
     UNCHANGED = "unchanged"  # these exact bytes were loaded already
     REJECTED = "rejected"  # unreadable or failed its suite: nothing written, file kept
     STILL_REJECTED = "still_rejected"  # refused before; waits for a corrected re-export
+    SUPERSEDED = "superseded"  # the bytes asked for were overwritten before the run read them
+    VANISHED = "vanished"  # the file was removed before the run read it
 
 
 @dataclass
@@ -72,6 +74,7 @@ class ExportOutcome:
     check: CheckOutcome | None = None
     reason: str = ""
     encoding: str = ""
+    file_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,22 +91,37 @@ def _read_if_new(
     contract: DatasetContract,
     pseudonyms: Pseudonymiser,
     loaded_at: datetime,
+    expected_sha256: str | None = None,
 ) -> _ReadExport | ExportOutcome:
-    """Read an export unless these bytes were loaded or refused already."""
-    raw = path.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
+    """Read an export unless these bytes were loaded or refused already.
+
+    With `expected_sha256` (the version a sensor asked for), other bytes are not read: the
+    file was overwritten since, and the newer version gets a request of its own.
+    """
     source_file = f"{path.parent.name}/{path.name}"
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return ExportOutcome(source_file, Status.VANISHED, file_sha256=expected_sha256 or "")
+    digest = hashlib.sha256(raw).hexdigest()
+    if expected_sha256 is not None and digest != expected_sha256:
+        return ExportOutcome(
+            source_file,
+            Status.SUPERSEDED,
+            reason=f"overwritten before it was read (now {digest[:12]})",
+            file_sha256=expected_sha256,
+        )
     if was_rejected(con, source_file, digest):
-        return ExportOutcome(source_file, Status.STILL_REJECTED)
+        return ExportOutcome(source_file, Status.STILL_REJECTED, file_sha256=digest)
     try:
         landing_file = parse_landing_path(path)
         previous = current_load(con, contract.table, landing_file)
         if previous is not None and previous.file_sha256 == digest:
-            return ExportOutcome(source_file, Status.UNCHANGED)
+            return ExportOutcome(source_file, Status.UNCHANGED, file_sha256=digest)
         export = read_export(landing_file, contract, pseudonyms, loaded_at, raw)
     except ExportError as error:
         record_rejection(con, contract.table, source_file, digest, str(error))
-        return ExportOutcome(source_file, Status.REJECTED, reason=str(error))
+        return ExportOutcome(source_file, Status.REJECTED, reason=str(error), file_sha256=digest)
     return _ReadExport(landing_file, digest, export, previous)
 
 
@@ -125,7 +143,14 @@ def _check_and_load(
             record_rejection(con, contract.table, name, item.digest, reason)
             outcomes.append(
                 ExportOutcome(
-                    name, Status.REJECTED, 0, export.problems, check, reason, export.encoding
+                    name,
+                    Status.REJECTED,
+                    0,
+                    export.problems,
+                    check,
+                    reason,
+                    export.encoding,
+                    item.digest,
                 )
             )
             continue
@@ -141,7 +166,14 @@ def _check_and_load(
         status = Status.LOADED if item.previous is None else Status.REPLACED
         outcomes.append(
             ExportOutcome(
-                name, status, len(export.frame), export.problems, check, "", export.encoding
+                name,
+                status,
+                len(export.frame),
+                export.problems,
+                check,
+                "",
+                export.encoding,
+                item.digest,
             )
         )
     return outcomes
@@ -154,8 +186,11 @@ def ingest_exports(
     validate: Validator,
     pseudonyms: Pseudonymiser,
     loaded_at: datetime,
+    expected: Mapping[Path, str] | None = None,
 ) -> list[ExportOutcome]:
     """Read, check and load exports of one dataset; never write anything for a file that fails.
+
+    `expected` maps paths to the content hash a sensor asked for (see `_read_if_new`).
 
     A file is never moved or changed: a refused file stays in the landing zone, and its digest
     is recorded so that it is reported once, until a corrected export replaces it. Exports are
@@ -169,7 +204,8 @@ def ingest_exports(
     pending: dict[str, _ReadExport] = {}
     rows = 0
     for path in paths:
-        item = _read_if_new(con, path, contract, pseudonyms, loaded_at)
+        wanted = expected.get(path) if expected else None
+        item = _read_if_new(con, path, contract, pseudonyms, loaded_at, wanted)
         if isinstance(item, ExportOutcome):
             outcomes.append(item)
             continue

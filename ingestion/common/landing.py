@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -81,27 +82,114 @@ def is_complete(path: Path, settle_seconds: float, now: float | None = None) -> 
     return current - path.stat().st_mtime >= settle_seconds
 
 
-def list_exports(landing: Path, system: str, dataset: str) -> list[Path]:
-    """List the exports of one dataset, oldest reference date first, then by name."""
-    folder = landing / system
-    if not folder.is_dir():
-        return []
-    paths = [p for p in folder.glob("*.csv") if _dataset_of(p.name) == dataset]
-    return sorted(paths, key=lambda p: (p.name.rsplit("_", 1)[1], p.name))
+@dataclass(frozen=True)
+class Unrecognised:
+    """A landing file that no contract reads, and why: it is reported, never loaded."""
+
+    path: Path
+    reason: str
 
 
-def _dataset_of(file_name: str) -> str | None:
-    match = _FILE_NAME.match(file_name)
-    return match.group(2) if match else None
+@dataclass
+class LandingSurvey:
+    """The landing zone at one moment: complete exports, files not recognised, files settling."""
+
+    exports: list[LandingFile] = field(default_factory=list)
+    unrecognised: list[Unrecognised] = field(default_factory=list)
+    settling: list[Path] = field(default_factory=list)
+
+    def exports_of(self, system: str, dataset: str) -> list[Path]:
+        """The complete exports of one dataset, oldest reference date first, then by name."""
+        found = [e for e in self.exports if (e.system, e.dataset) == (system, dataset)]
+        return [e.path for e in sorted(found, key=lambda e: (e.reference_date, e.path.name))]
 
 
-def list_unrecognised(landing: Path, system: str) -> list[Path]:
-    """List the files of a system's folder that no export name matches (never loaded)."""
-    folder = landing / system
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and not p.name.endswith(".done") and not _FILE_NAME.match(p.name)
-    )
+# Loose enough to say what is wrong with a name that is nearly right.
+_LOOSE_NAME = re.compile(r"^([^_]+)_(.+)_([^_.]+)\.([^.]+)$")
+
+
+def classify(
+    path: Path, datasets: Mapping[str, Collection[str]], ward_codes: Collection[str]
+) -> LandingFile | Unrecognised:
+    """Tell which export a file of `<landing>/<system>/` is, or why it is none.
+
+    Args:
+        path: The file, inside its system folder.
+        datasets: The datasets each source system exports, by system folder.
+        ward_codes: The configured wards; a valid code outside them is not recognised.
+    """
+    system = path.parent.name
+    if system not in datasets:
+        known = ", ".join(sorted(datasets))
+        return Unrecognised(path, f"folder {system}/ is no source system ({known})")
+    loose = _LOOSE_NAME.match(path.name)
+    if loose and loose.group(4) != "csv":
+        return Unrecognised(path, f"extension .{loose.group(4)}: exports are .csv files")
+    if loose and loose.group(2) not in datasets[system]:
+        return Unrecognised(path, _dataset_reason(system, loose.group(2), datasets))
+    try:
+        export = parse_landing_path(path)
+    except ExportError as error:
+        return Unrecognised(path, str(error))
+    if export.ward_code not in ward_codes:
+        return Unrecognised(
+            path, f"ward code {export.ward_code} is not a configured ward (seeds/wards.csv)"
+        )
+    return export
+
+
+def _dataset_reason(system: str, dataset: str, datasets: Mapping[str, Collection[str]]) -> str:
+    owners = [other for other, names in datasets.items() if dataset in names]
+    if owners:
+        return f"dataset {dataset} belongs in {owners[0]}/, not {system}/"
+    return f"dataset {dataset} is not an export of {system} ({', '.join(sorted(datasets[system]))})"
+
+
+def survey_landing_zone(
+    landing: Path,
+    datasets: Mapping[str, Collection[str]],
+    ward_codes: Collection[str],
+    settle_seconds: float,
+    now: float | None = None,
+) -> LandingSurvey:
+    """Sort every file of the landing zone into complete exports, unrecognised and settling.
+
+    `.done` markers are not files of their own. A file is judged only once complete (see
+    `is_complete`), so a copy in progress is never reported as wrong.
+    """
+    survey = LandingSurvey()
+    if not landing.is_dir():
+        return survey
+    for entry in sorted(landing.iterdir()):
+        if entry.is_file():
+            _sort_file(survey, entry, settle_seconds, now, None)
+        elif entry.is_dir():
+            for path in sorted(entry.iterdir()):
+                if path.is_file():
+                    _sort_file(survey, path, settle_seconds, now, (datasets, ward_codes))
+    return survey
+
+
+def _sort_file(
+    survey: LandingSurvey,
+    path: Path,
+    settle_seconds: float,
+    now: float | None,
+    rules: tuple[Mapping[str, Collection[str]], Collection[str]] | None,
+) -> None:
+    if path.name.endswith(".done"):
+        return
+    try:
+        complete = is_complete(path, settle_seconds, now)
+    except FileNotFoundError:
+        return  # moved away while we looked
+    if not complete:
+        survey.settling.append(path)
+    elif rules is None:
+        survey.unrecognised.append(Unrecognised(path, "not inside a source-system folder"))
+    else:
+        found = classify(path, *rules)
+        if isinstance(found, Unrecognised):
+            survey.unrecognised.append(found)
+        else:
+            survey.exports.append(found)

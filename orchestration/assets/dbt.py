@@ -5,11 +5,11 @@ stops the publication of the marts.
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.resources import WarehouseResource
 from orchestration.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, WAREHOUSE_POOL, load_settings
@@ -33,7 +33,46 @@ def ensure_manifest(project: DbtProject = dbt_project) -> None:
 ensure_manifest()
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, pool=WAREHOUSE_POOL)
+def follows_its_inputs() -> dg.AutomationCondition:
+    """Build when an input updated, or once when never built, and only on passed checks.
+
+    `eager()` reacts to updated inputs but never builds what was missing before the condition
+    was first evaluated (the seeds of a new deployment): the second branch builds a missing
+    asset once its inputs exist, and not again after a failure (no retry loop). Both wait for
+    every blocking check of the direct inputs (a refused export holds back the marts).
+    """
+    condition = dg.AutomationCondition
+    build_missing = (
+        condition.missing()
+        & ~condition.any_deps_missing()
+        & ~condition.any_deps_in_progress()
+        & ~condition.in_progress()
+        & ~condition.execution_failed()
+    ).with_label("missing, inputs present, never failed")
+    return (condition.eager() | build_missing) & condition.all_deps_blocking_checks_passed()
+
+
+class DxkpiDbtTranslator(DagsterDbtTranslator):
+    """Groups by layer (seeds sit with staging), and automation that follows the inputs."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """staging, intermediate or marts: the model's folder."""
+        folder = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else ""
+        return folder if folder in ("staging", "intermediate", "marts") else "staging"
+
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        """Every model and seed follows its inputs."""
+        return follows_its_inputs()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    pool=WAREHOUSE_POOL,
+    dagster_dbt_translator=DxkpiDbtTranslator(),
+)
 def dxkpi_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:

@@ -12,11 +12,13 @@ from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
+from pydantic import Field
 
 from expectations import run_suite_per_file
 from ingestion.common.contract import DatasetContract
 from ingestion.common.ingest import ExportOutcome, Status, ingest_exports
-from ingestion.common.landing import is_complete, list_exports, list_unrecognised
+from ingestion.common.landing import Unrecognised
+from ingestion.common.ledger import NOT_RECOGNISED, FileVersion
 from ingestion.common.pseudonym import Pseudonymiser
 from ingestion.registry import FILE_CONTRACTS
 from orchestration.resources import LandingZoneResource, WarehouseResource
@@ -110,24 +112,78 @@ def _log_outcome(log: dg.DagsterLogManager, outcome: ExportOutcome) -> None:
         )
 
 
+class LandingFilesConfig(dg.Config):
+    """Which exports a run reads.
+
+    The landing-zone sensor names the file versions it saw (path relative to the landing
+    zone -> SHA-256); without that (a schedule, the UI, the headless command) the run reads
+    every complete export of the dataset that is not loaded yet.
+    """
+
+    files: dict[str, str] | None = Field(
+        default=None,
+        description="path relative to the landing zone -> SHA-256; leave out to scan",
+    )
+
+
+def _exports_to_read(
+    contract: DatasetContract,
+    landing: LandingZoneResource,
+    files: dict[str, str] | None,
+    log: dg.DagsterLogManager,
+) -> tuple[list[Path], dict[Path, str] | None]:
+    """The paths this run reads, and the versions asked for when a sensor named them."""
+    root = Path(landing.path)
+    if files is not None:
+        expected = {root / name: digest for name, digest in files.items()}
+        return sorted(expected, key=lambda p: (p.name.rsplit("_", 1)[-1], p.name)), expected
+    survey = landing.survey()
+    paths = survey.exports_of(contract.system, contract.dataset)
+    settling = [p for p in survey.settling if p.parent.name == contract.system]
+    if settling:
+        log.info(f"{len(settling)} files of {contract.system}/ still being written: left for later")
+    strays = [u for u in survey.unrecognised if u.path.parent.name == contract.system]
+    record_unrecognised(landing, strays)
+    for stray in strays:
+        log.warning(f"{contract.system}/{stray.path.name}: not recognised: {stray.reason}")
+    return paths, None
+
+
+def record_unrecognised(landing: LandingZoneResource, strays: list[Unrecognised]) -> None:
+    """Give each unrecognised file version its outcome in the ledger, with the reason."""
+    ledger = landing.ledger()
+    versions = ledger.hash_files(Path(landing.path), [u.path for u in strays])
+    ledger.record_many(
+        (versions[u.path], NOT_RECOGNISED, u.reason) for u in strays if u.path in versions
+    )
+
+
 def ingest_dataset(
     contract: DatasetContract,
     warehouse: WarehouseResource,
     landing: LandingZoneResource,
     log: dg.DagsterLogManager,
+    files: dict[str, str] | None = None,
+    run_id: str | None = None,
 ) -> list[ExportOutcome]:
-    """Ingest every complete export of one dataset that is not loaded yet."""
+    """Ingest the named exports of one dataset, or every complete one not loaded yet.
+
+    Each outcome is written to the landing ledger against the file version it concerns.
+    """
     pseudonyms = Pseudonymiser.from_environment()
-    exports = list_exports(Path(landing.path), contract.system, contract.dataset)
-    paths = [path for path in exports if is_complete(path, landing.settle_seconds)]
-    if len(paths) < len(exports):
-        log.info(f"{len(exports) - len(paths)} exports still being written: left for later")
-    for stray in list_unrecognised(Path(landing.path), contract.system):
-        log.warning(f"{contract.system}/{stray.name}: not named <ward>_<dataset>_<YYYYMMDD>.csv")
+    paths, expected = _exports_to_read(contract, landing, files, log)
     with warehouse.connect() as con:
         outcomes = ingest_exports(
-            con, paths, contract, run_suite_per_file, pseudonyms, datetime.now()
+            con, paths, contract, run_suite_per_file, pseudonyms, datetime.now(), expected
         )
+    landing.ledger().record_many(
+        (
+            (FileVersion(o.source_file, o.file_sha256), o.status.value, o.reason)
+            for o in outcomes
+            if o.file_sha256
+        ),
+        run_id,
+    )
     for outcome in outcomes:
         _log_outcome(log, outcome)
     return outcomes
@@ -142,6 +198,7 @@ def build_landing_asset(contract: DatasetContract) -> dg.AssetsDefinition:
         group_name="raw",
         kinds={"python", "duckdb"},
         pool=WAREHOUSE_POOL,
+        deps=[LANDING_ZONE],
         description=(
             f"Exports `landing/{contract.system}/<ward>_{contract.dataset}_<YYYYMMDD>.csv`, "
             f"checked and loaded into `raw.{contract.table}` (key: {', '.join(contract.key)})."
@@ -154,16 +211,64 @@ def build_landing_asset(contract: DatasetContract) -> dg.AssetsDefinition:
     )
     def landing_asset(
         context: dg.AssetExecutionContext,
+        config: LandingFilesConfig,
         warehouse: WarehouseResource,
         landing: LandingZoneResource,
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        outcomes = ingest_dataset(contract, warehouse, landing, context.log)
+        outcomes = ingest_dataset(
+            contract, warehouse, landing, context.log, config.files, context.run_id
+        )
         yield dg.MaterializeResult(metadata=summarise(outcomes))
         yield _suite_check(contract.table, outcomes)
         yield _row_check(outcomes)
         yield _outstanding_check(outcomes)
 
     return landing_asset
+
+
+LANDING_ZONE = dg.AssetKey(["landing", "zone"])
+UNRECOGNISED_CHECK = "unrecognised_files"
+
+landing_zone = dg.AssetSpec(
+    LANDING_ZONE,
+    group_name="raw",
+    kinds={"file"},
+    description=(
+        "The landing zone: `<landing>/<system>/<ward_code>_<dataset>_<YYYYMMDD>.csv` dropped by "
+        "the source systems. Every file version and its outcome is in the landing ledger."
+    ),
+)
+
+
+def unrecognised_result(strays: list[Unrecognised], root: Path) -> dg.AssetCheckEvaluation:
+    """The `unrecognised_files` evaluation for the files no contract reads (WARN)."""
+    listing = "\n".join(f"- `{u.path.relative_to(root).as_posix()}`: {u.reason}" for u in strays)
+    return dg.AssetCheckEvaluation(
+        asset_key=LANDING_ZONE,
+        check_name=UNRECOGNISED_CHECK,
+        passed=not strays,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"files": len(strays), "not_recognised": dg.MetadataValue.md(listing or "none")},
+        description="Files in the landing zone that no export contract reads, and why",
+    )
+
+
+@dg.asset_check(
+    asset=LANDING_ZONE,
+    name=UNRECOGNISED_CHECK,
+    description="Files in the landing zone that no export contract reads, and why (WARN)",
+)
+def unrecognised_files(landing: LandingZoneResource) -> dg.AssetCheckResult:
+    """Every complete file of the landing zone that will never load, with its reason."""
+    strays = landing.survey().unrecognised
+    record_unrecognised(landing, strays)
+    evaluation = unrecognised_result(strays, Path(landing.path))
+    return dg.AssetCheckResult(
+        passed=evaluation.passed,
+        severity=evaluation.severity,
+        metadata=evaluation.metadata,
+        description=evaluation.description,
+    )
 
 
 landing_assets = [build_landing_asset(contract) for contract in FILE_CONTRACTS.values()]

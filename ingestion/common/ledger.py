@@ -1,0 +1,238 @@
+"""The landing ledger: every file version seen in the landing zone, and what became of it.
+
+One row per file and content hash (`path`, `sha256`): the landing-zone sensor writes it when
+it asks for a run (`requested`), the run that reads the file writes the outcome (`loaded`,
+`replaced`, `unchanged`, `rejected`, ...). A file whose name, folder, dataset or ward is not
+recognised gets the outcome `not_recognised` with its reason: nothing is silently ignored.
+
+The ledger is a SQLite file beside the warehouse, not a table in it: the DuckDB warehouse
+admits one process at a time, while the sensor, the runs and the operator all need the
+ledger during a load. SQLite in WAL mode lets them read while one of them writes.
+
+It also caches each path's content hash by size and modification time, so a sensor tick
+hashes only the files that changed since the last one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+REQUESTED = "requested"
+NOT_RECOGNISED = "not_recognised"
+RUN_FAILED = "run_failed"
+# Outcomes that settle a file version: it is never requested again.
+FINAL_STATES = frozenset(
+    {
+        "loaded",
+        "replaced",
+        "unchanged",
+        "rejected",
+        "still_rejected",
+        "superseded",
+        "vanished",
+        NOT_RECOGNISED,
+        RUN_FAILED,
+    }
+)
+
+_DDL = (
+    """create table if not exists landing_files (
+        path text not null,
+        sha256 text not null,
+        size integer not null,
+        state text not null,
+        reason text not null default '',
+        run_key text,
+        run_id text,
+        attempts integer not null default 0,
+        first_seen text not null,
+        updated_at text not null,
+        primary key (path, sha256)
+    )""",
+    "create index if not exists landing_files_state on landing_files (state, run_key)",
+    """create table if not exists landing_hashes (
+        path text primary key,
+        size integer not null,
+        mtime_ns integer not null,
+        sha256 text not null
+    )""",
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    """One version of a landing file: its path relative to the landing zone and its hash."""
+
+    path: str
+    sha256: str
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the ledger knows of one file version."""
+
+    path: str
+    sha256: str
+    size: int
+    state: str
+    reason: str
+    run_key: str | None
+    run_id: str | None
+    attempts: int
+    first_seen: str
+    updated_at: str
+
+
+class Ledger:
+    """The landing ledger in one SQLite file (created on first use)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as con:
+            con.execute("pragma journal_mode=wal")
+            con.execute("pragma busy_timeout=30000")
+            for statement in _DDL:
+                con.execute(statement)
+            yield con
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as con:
+            con.execute("begin immediate")
+            try:
+                yield con
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
+
+    # Hashes -------------------------------------------------------------------------------
+
+    def hash_files(self, landing: Path, paths: Iterable[Path]) -> dict[Path, FileVersion]:
+        """Hash each file, reusing the cached hash of a path whose size and mtime did not move."""
+        with self._connect() as con:
+            cached = {
+                row[0]: (row[1], row[2], row[3])
+                for row in con.execute("select path, size, mtime_ns, sha256 from landing_hashes")
+            }
+        versions: dict[Path, FileVersion] = {}
+        fresh: list[tuple[str, int, int, str]] = []
+        for path in paths:
+            relative = path.relative_to(landing).as_posix()
+            try:
+                stat = path.stat()
+                known = cached.get(relative)
+                if known and known[:2] == (stat.st_size, stat.st_mtime_ns):
+                    digest = known[2]
+                else:
+                    digest = file_sha256(path)
+                    fresh.append((relative, stat.st_size, stat.st_mtime_ns, digest))
+            except FileNotFoundError:
+                continue  # removed while we looked: the next tick will not see it either
+            versions[path] = FileVersion(relative, digest, stat.st_size)
+        if fresh:
+            with self._transaction() as con:
+                con.executemany("insert or replace into landing_hashes values (?, ?, ?, ?)", fresh)
+        return versions
+
+    # States -------------------------------------------------------------------------------
+
+    def known(self, versions: Iterable[FileVersion]) -> set[tuple[str, str]]:
+        """The (path, sha256) pairs among `versions` that the ledger has a row for."""
+        wanted = {(v.path, v.sha256) for v in versions}
+        with self._connect() as con:
+            rows = con.execute("select path, sha256 from landing_files").fetchall()
+        return wanted & {(row[0], row[1]) for row in rows}
+
+    def request(self, versions: Iterable[FileVersion], run_key: str) -> None:
+        """Record that a run was asked for to read these file versions."""
+        now = _now()
+        with self._transaction() as con:
+            con.executemany(
+                "insert into landing_files (path, sha256, size, state, run_key, attempts, "
+                "first_seen, updated_at) values (?, ?, ?, ?, ?, 1, ?, ?) "
+                "on conflict (path, sha256) do update set state = excluded.state, "
+                "run_key = excluded.run_key, attempts = landing_files.attempts + 1, "
+                "updated_at = excluded.updated_at",
+                [(v.path, v.sha256, v.size, REQUESTED, run_key, now, now) for v in versions],
+            )
+
+    def requested(self) -> dict[str, list[LedgerEntry]]:
+        """File versions asked for whose run has not recorded an outcome yet, by run key."""
+        batches: dict[str, list[LedgerEntry]] = {}
+        for entry in self._entries("where state = ?", [REQUESTED]):
+            batches.setdefault(entry.run_key or "", []).append(entry)
+        return batches
+
+    def record(
+        self,
+        version: FileVersion,
+        state: str,
+        reason: str = "",
+        run_id: str | None = None,
+    ) -> None:
+        """Record the outcome of one file version (see `record_many`)."""
+        self.record_many([(version, state, reason)], run_id)
+
+    def record_many(
+        self, outcomes: Iterable[tuple[FileVersion, str, str]], run_id: str | None = None
+    ) -> None:
+        """Record outcomes (version, state, reason) in one transaction.
+
+        A weak outcome (`unchanged`, `still_rejected`: a second look at the same bytes) never
+        hides the outcome that mattered, e.g. the `loaded` of the run that loaded them.
+        """
+        now = _now()
+        with self._transaction() as con:
+            for version, state, reason in outcomes:
+                if state not in FINAL_STATES:
+                    raise ValueError(f"unknown landing-file state {state!r}")
+                con.execute(
+                    "insert into landing_files (path, sha256, size, state, reason, run_id, "
+                    "first_seen, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "on conflict (path, sha256) do update set state = excluded.state, "
+                    "reason = excluded.reason, run_id = excluded.run_id, "
+                    "updated_at = excluded.updated_at "
+                    "where not (excluded.state in ('unchanged', 'still_rejected') "
+                    "and landing_files.state in ('loaded', 'replaced', 'rejected'))",
+                    [version.path, version.sha256, version.size, state, reason, run_id, now, now],
+                )
+
+    def entries(self, path: str | None = None) -> list[LedgerEntry]:
+        """Every file version recorded (or those of one path), oldest first."""
+        if path is None:
+            return self._entries("", [])
+        return self._entries("where path = ?", [path])
+
+    def _entries(self, where: str, parameters: list[object]) -> list[LedgerEntry]:
+        with self._connect() as con:
+            rows = con.execute(
+                "select path, sha256, size, state, reason, run_key, run_id, attempts, "
+                f"first_seen, updated_at from landing_files {where} order by first_seen, path",
+                parameters,
+            ).fetchall()
+        return [LedgerEntry(*row) for row in rows]

@@ -1,0 +1,169 @@
+"""The landing-zone sensor: each new file version loaded exactly once, in few runs.
+
+Every tick surveys the landing zone, hashes the files whose size or mtime moved, and asks for
+one run (a few for a very large burst) that reads every complete file version the ledger has
+not seen, naming each version (path and SHA-256) in the run's config. The ledger row of a
+version is written before the run is asked for, so:
+
+- the same bytes never start a second run, whatever their mtime; a corrected re-export (new
+  bytes, same name) does;
+- a tick that fails, or a daemon killed between a request and its launch, loses nothing: a
+  requested batch with no run is asked for again, under the same run key, so Dagster launches
+  it at most once;
+- a run that ends without an outcome for a file (a crash) is retried twice under a new run
+  key, then the file is marked `run_failed`: a file that keeps failing does not loop.
+
+Files no contract reads are recorded as `not_recognised` and reported by the WARN check
+`landing/zone:unrecognised_files`, evaluated by the sensor whenever the list changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import dagster as dg
+
+from ingestion.common.ledger import RUN_FAILED, FileVersion, Ledger, LedgerEntry
+from orchestration.assets.landing import landing_assets, record_unrecognised, unrecognised_result
+from orchestration.resources import LandingZoneResource
+
+SENSOR_NAME = "landing_zone_sensor"
+RUN_KEY_TAG = "dagster/run_key"  # the tag Dagster puts on a run launched with a run key
+# A burst larger than this (a national re-export, say) is split into several runs.
+MAX_FILES_PER_RUN = 2000
+MAX_ATTEMPTS = 3
+_FINISHED = {
+    dg.DagsterRunStatus.SUCCESS,
+    dg.DagsterRunStatus.FAILURE,
+    dg.DagsterRunStatus.CANCELED,
+}
+# Raw table (e.g. hr_staff) -> the asset that loads it.
+_ASSETS = {asset.key.path[-1]: asset for asset in landing_assets}
+
+
+def _table_of(path: str) -> str:
+    """`hr/131016_staff_20250401.csv` -> `hr_staff` (the path was classified as an export)."""
+    system, name = path.split("/", 1)
+    return f"{system}_{name.split('_', 1)[1].rsplit('_', 1)[0]}"
+
+
+def batch_run_key(versions: Iterable[FileVersion]) -> str:
+    """A run key naming exactly these file versions."""
+    lines = "\n".join(sorted(f"{v.path}@{v.sha256}" for v in versions))
+    return "landing-" + hashlib.sha256(lines.encode()).hexdigest()[:24]
+
+
+def run_request(run_key: str, versions: Sequence[FileVersion], tables: Iterable[str] = ()):
+    """The run that reads these file versions (and materialises `tables` even if none)."""
+    files: dict[str, dict[str, str]] = {table: {} for table in tables}
+    for version in versions:
+        files.setdefault(_table_of(version.path), {})[version.path] = version.sha256
+    ops = {_ASSETS[table].op.name: {"config": {"files": named}} for table, named in files.items()}
+    return dg.RunRequest(
+        run_key=run_key,
+        asset_selection=[_ASSETS[table].key for table in sorted(files)],
+        run_config={"ops": ops},
+        tags={"dxkpi/landing_files": str(len(versions))},
+    )
+
+
+def _chunks(versions: list[FileVersion]) -> Iterable[list[FileVersion]]:
+    for start in range(0, len(versions), MAX_FILES_PER_RUN):
+        yield versions[start : start + MAX_FILES_PER_RUN]
+
+
+def _run_of(instance: dg.DagsterInstance, run_key: str) -> dg.DagsterRun | None:
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: run_key}), limit=1)
+    return runs[0] if runs else None
+
+
+def _follow_up(
+    instance: dg.DagsterInstance, ledger: Ledger, log: logging.Logger
+) -> tuple[list[dg.RunRequest], list[FileVersion]]:
+    """Requests whose run never started (asked again), and versions whose run died (retried)."""
+    again: list[dg.RunRequest] = []
+    retry: list[FileVersion] = []
+    for run_key, entries in ledger.requested().items():
+        run = _run_of(instance, run_key)
+        versions = [FileVersion(e.path, e.sha256, e.size) for e in entries]
+        if run is None:
+            again.append(run_request(run_key, versions))
+        elif run.status in _FINISHED:
+            retry += _retry_or_give_up(ledger, run, entries, log)
+    return again, retry
+
+
+def _retry_or_give_up(
+    ledger: Ledger, run: dg.DagsterRun, entries: list[LedgerEntry], log: logging.Logger
+) -> list[FileVersion]:
+    retry = [FileVersion(e.path, e.sha256, e.size) for e in entries if e.attempts < MAX_ATTEMPTS]
+    given_up = [e for e in entries if e.attempts >= MAX_ATTEMPTS]
+    reason = f"run {run.run_id} ended {run.status.value} without an outcome for this file"
+    if given_up:
+        ledger.record_many(
+            ((FileVersion(e.path, e.sha256, e.size), RUN_FAILED, reason) for e in given_up),
+            run.run_id,
+        )
+        log.error(f"{len(given_up)} files given up after {MAX_ATTEMPTS} runs: {reason}")
+    if retry:
+        log.warning(f"{len(retry)} files asked for again: {reason}")
+    return retry
+
+
+def _never_materialised(instance: dg.DagsterInstance) -> list[str]:
+    """Raw tables whose asset never materialised: dbt's automation waits for every input."""
+    keys = [asset.key for asset in landing_assets]
+    latest = instance.get_latest_materialization_events(keys)
+    return sorted(key.path[-1] for key, event in latest.items() if event is None)
+
+
+def _unrecognised_evaluation(
+    landing: LandingZoneResource, cursor: dict[str, str], survey_strays: list
+) -> list[dg.AssetCheckEvaluation]:
+    """Evaluate `unrecognised_files` when the list of unrecognised files changed."""
+    signature = hashlib.sha256(
+        "\n".join(f"{u.path}\t{u.reason}" for u in survey_strays).encode()
+    ).hexdigest()[:16]
+    if cursor.get("unrecognised") == signature:
+        return []
+    cursor["unrecognised"] = signature
+    record_unrecognised(landing, survey_strays)
+    return [unrecognised_result(survey_strays, Path(landing.path))]
+
+
+@dg.sensor(
+    name=SENSOR_NAME,
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Loads each complete new file version of the landing zone once, in few runs.",
+)
+def landing_zone_sensor(
+    context: dg.SensorEvaluationContext, landing: LandingZoneResource
+) -> dg.SensorResult:
+    """One tick: survey, hash what moved, record and request what is new."""
+    cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    ledger = landing.ledger()
+    survey = landing.survey()
+    events = _unrecognised_evaluation(landing, cursor, survey.unrecognised)
+    versions = ledger.hash_files(Path(landing.path), [e.path for e in survey.exports])
+    known = ledger.known(versions.values())
+    new = [v for v in versions.values() if (v.path, v.sha256) not in known]
+    requests, retry = _follow_up(context.instance, ledger, context.log)
+    pending = new + retry
+    for chunk in _chunks(pending):
+        run_key = batch_run_key(chunk)
+        ledger.request(chunk, run_key)
+        requests.append(run_request(run_key, chunk))
+    missing = _never_materialised(context.instance)
+    if missing and not requests and not ledger.requested():
+        # First start: materialise every raw asset once, so the marts can follow their inputs.
+        requests.append(run_request("landing-first-" + "-".join(missing), [], missing))
+    if survey.settling:
+        context.log.info(f"{len(survey.settling)} files still being written")
+    if pending:
+        context.log.info(f"{len(pending)} file versions asked for in {len(requests)} runs")
+    return dg.SensorResult(run_requests=requests, asset_events=events, cursor=json.dumps(cursor))
