@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.definitions import defs
+from orchestration.instance import write_instance_config
 from orchestration.settings import REPO_ROOT, WAREHOUSE_POOL
 
 RAW_TABLES = {
@@ -67,8 +68,6 @@ def test_suites_and_dbt_tests_are_blocking_checks() -> None:
 
 
 def test_instance_settings_limit_every_pool_to_one(tmp_path: Path) -> None:
-    (tmp_path / "dagster.yaml").write_text(
-        (REPO_ROOT / "orchestration" / "dagster.yaml").read_text(encoding="utf-8")
-    )
+    write_instance_config(tmp_path, postgres_url_env=False)
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
