@@ -24,12 +24,17 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from ingestion.common.ledger import RUN_FAILED, FileVersion, Ledger, LedgerEntry
 from orchestration.assets.landing import landing_assets, record_unrecognised, unrecognised_result
+from orchestration.assets.opendata import opendata_package
 from orchestration.resources import LandingZoneResource
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
 SENSOR_NAME = "landing_zone_sensor"
 RUN_KEY_TAG = "dagster/run_key"  # the tag Dagster puts on a run launched with a run key
@@ -57,15 +62,28 @@ def batch_run_key(versions: Iterable[FileVersion]) -> str:
     return "landing-" + hashlib.sha256(lines.encode()).hexdigest()[:24]
 
 
-def run_request(run_key: str, versions: Sequence[FileVersion], tables: Iterable[str] = ()):
-    """The run that reads these file versions (and materialises `tables` even if none)."""
+def run_request(
+    run_key: str,
+    versions: Sequence[FileVersion],
+    graph: BaseAssetGraph,
+    tables: Iterable[str] = (),
+    others: Iterable[dg.AssetKey] = (),
+) -> dg.RunRequest:
+    """The run that reads these file versions and builds and publishes what follows from them.
+
+    The run selects the raw assets of the versions (and of `tables`, even without a file, and
+    the assets `others`) and everything downstream: one run, one process, from export to
+    published marts. Inside it the blocking suite checks hold back dbt and the publication
+    when a file is refused.
+    """
     files: dict[str, dict[str, str]] = {table: {} for table in tables}
     for version in versions:
         files.setdefault(_table_of(version.path), {})[version.path] = version.sha256
     ops = {_ASSETS[table].op.name: {"config": {"files": named}} for table, named in files.items()}
+    raw = [_ASSETS[table].key for table in sorted(files)] + list(others)
     return dg.RunRequest(
         run_key=run_key,
-        asset_selection=[_ASSETS[table].key for table in sorted(files)],
+        asset_selection=sorted(dg.AssetSelection.assets(*raw).downstream().resolve(graph)),
         run_config={"ops": ops},
         tags={"dxkpi/landing_files": str(len(versions))},
     )
@@ -82,7 +100,7 @@ def _run_of(instance: dg.DagsterInstance, run_key: str) -> dg.DagsterRun | None:
 
 
 def _follow_up(
-    instance: dg.DagsterInstance, ledger: Ledger, log: logging.Logger
+    instance: dg.DagsterInstance, ledger: Ledger, graph: BaseAssetGraph, log: logging.Logger
 ) -> tuple[list[dg.RunRequest], list[FileVersion]]:
     """Requests whose run never started (asked again), and versions whose run died (retried)."""
     again: list[dg.RunRequest] = []
@@ -91,7 +109,7 @@ def _follow_up(
         run = _run_of(instance, run_key)
         versions = [FileVersion(e.path, e.sha256, e.size) for e in entries]
         if run is None:
-            again.append(run_request(run_key, versions))
+            again.append(run_request(run_key, versions, graph))
         elif run.status in _FINISHED:
             retry += _retry_or_give_up(ledger, run, entries, log)
     return again, retry
@@ -114,11 +132,11 @@ def _retry_or_give_up(
     return retry
 
 
-def _never_materialised(instance: dg.DagsterInstance) -> list[str]:
-    """Raw tables whose asset never materialised: dbt's automation waits for every input."""
-    keys = [asset.key for asset in landing_assets]
+def _never_materialised(instance: dg.DagsterInstance) -> list[dg.AssetKey]:
+    """Raw assets never materialised (a new deployment, a new dataset)."""
+    keys = [asset.key for asset in landing_assets] + [opendata_package.key]
     latest = instance.get_latest_materialization_events(keys)
-    return sorted(key.path[-1] for key, event in latest.items() if event is None)
+    return [key for key in keys if latest.get(key) is None]
 
 
 def _unrecognised_evaluation(
@@ -139,6 +157,7 @@ def _unrecognised_evaluation(
     name=SENSOR_NAME,
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
+    target=dg.AssetSelection.all(),
     description="Loads each complete new file version of the landing zone once, in few runs.",
 )
 def landing_zone_sensor(
@@ -152,16 +171,21 @@ def landing_zone_sensor(
     versions = ledger.hash_files(Path(landing.path), [e.path for e in survey.exports])
     known = ledger.known(versions.values())
     new = [v for v in versions.values() if (v.path, v.sha256) not in known]
-    requests, retry = _follow_up(context.instance, ledger, context.log)
+    graph = context.repository_def.asset_graph
+    requests, retry = _follow_up(context.instance, ledger, graph, context.log)
     pending = new + retry
     for chunk in _chunks(pending):
         run_key = batch_run_key(chunk)
         ledger.request(chunk, run_key)
-        requests.append(run_request(run_key, chunk))
+        requests.append(run_request(run_key, chunk, graph))
     missing = _never_materialised(context.instance)
     if missing and not requests and not ledger.requested():
-        # First start: materialise every raw asset once, so the marts can follow their inputs.
-        requests.append(run_request("landing-first-" + "-".join(missing), [], missing))
+        # A new deployment: every raw asset once, and all that follows, so that the marts
+        # exist and automation has inputs to follow.
+        tables = [key.path[-1] for key in missing if key.path[-1] in _ASSETS]
+        others = [key for key in missing if key.path[-1] not in _ASSETS]
+        run_key = "landing-first-" + "-".join(key.path[-1] for key in missing)
+        requests.append(run_request(run_key, [], graph, tables, others))
     if survey.settling:
         context.log.info(f"{len(survey.settling)} files still being written")
     if pending:
