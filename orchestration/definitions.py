@@ -16,6 +16,7 @@ from orchestration.resources import (
     ServingResource,
     WarehouseResource,
 )
+from orchestration.sensors.catalogue import catalogue_sensor
 from orchestration.sensors.landing import landing_zone_sensor
 from orchestration.settings import DBT_EXECUTABLE, Settings, load_settings
 
@@ -46,7 +47,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=[unrecognised_files],
         jobs=[everything_job],
         schedules=[nightly_schedule()],
-        sensors=[landing_zone_sensor, automation_sensor],
+        sensors=[landing_zone_sensor, catalogue_sensor, automation_sensor],
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )

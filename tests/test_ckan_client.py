@@ -263,6 +263,38 @@ def test_every_package_through_the_client_equals_the_truth(
     assert set(frame["state"]) == {"active"}
 
 
+def test_change_signal_is_one_small_search(
+    tokyo_server: CkanServer, tokyo_catalogue: list[dict[str, Any]]
+) -> None:
+    with CkanClient(tokyo_server.base_url) as client:
+        change = client.change_signal()
+    truth = active_public_counts(tokyo_catalogue)
+    published = [p for p in tokyo_catalogue if p["state"] == "active" and not p["private"]]
+    assert change.per_organization == {f"t{code}": n for code, n in truth.items()}
+    assert change.count == len(published)
+    assert change.newest_modified == max(p["metadata_modified"] for p in published)
+    request = tokyo_server.request_log[-1]
+    assert (request.params["rows"], request.returned) == ("1", 1)
+    assert request.params["sort"] == "metadata_modified desc"
+
+
+def test_change_signal_moves_when_a_package_is_published(
+    big_catalogue: list[dict[str, Any]],
+) -> None:
+    with CkanServer(big_catalogue) as server, CkanClient(server.base_url) as client:
+        before = client.change_signal()
+        inserted = server.insert_at_top()
+        after = client.change_signal()
+    assert after.newest_modified == inserted["metadata_modified"] != before.newest_modified
+    assert after.count == before.count + 1
+
+
+def test_change_signal_of_an_empty_catalogue() -> None:
+    with CkanServer([]) as server, CkanClient(server.base_url) as client:
+        change = client.change_signal()
+    assert (change.count, change.per_organization, change.newest_modified) == (0, {}, None)
+
+
 def test_organization_list_gives_every_ward(tokyo_server: CkanServer) -> None:
     with CkanClient(tokyo_server.base_url) as client:
         names = client.organization_list()
@@ -505,6 +537,21 @@ def envelope(result: Any) -> Reply:
         ),
         pytest.param(
             "organization_list", envelope({"t131032": 1}), "expected names", id="orgs-dict"
+        ),
+        pytest.param(
+            "change_signal",
+            envelope(
+                {
+                    "count": 1,
+                    "results": [{"id": "a", "name": "a", "metadata_modified": 20251201}],
+                    "facets": {"organization": {"t131032": 1}},
+                }
+            ),
+            "'metadata_modified' is not a timestamp",
+            id="newest-without-timestamp",
+        ),
+        pytest.param(
+            "change_signal", envelope({"count": 0, "results": []}), "no facet", id="signal-no-facet"
         ),
     ],
 )

@@ -7,6 +7,9 @@ a message that says what was wrong. Transient failures (connection errors, timeo
 
 Paging through ``package_search`` asks for a stable sort (``id asc``) and drops packages already
 seen, because pages can shift while a catalogue changes under the client.
+
+``change_signal`` tells in one small request whether anything changed: the number of datasets
+per organisation and the newest ``metadata_modified``, without listing packages.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -36,6 +40,7 @@ RETRYABLE_ERRORS = (
 MAX_ROWS = 1000
 ORG_PAGE_SIZE = 1000
 STABLE_SORT = "id asc"
+NEWEST_FIRST = "metadata_modified desc"
 MAX_RETRY_AFTER = 60.0
 SNIPPET_CHARS = 200
 ACTION_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -76,6 +81,22 @@ class CkanError(Exception):
     def __str__(self) -> str:
         status = f"HTTP {self.status}" if self.status is not None else "no HTTP status"
         return f"{self.message} [{status}, {self.url}]"
+
+
+@dataclass(frozen=True)
+class CatalogueChange:
+    """What moves when a catalogue changes, as one search sees it.
+
+    Attributes:
+        count: Datasets the search sees (active and public for an anonymous client).
+        per_organization: Datasets per organisation name; organisations with none are absent.
+        newest_modified: The newest ``metadata_modified`` (naive UTC text as CKAN sends it),
+            None when the catalogue is empty.
+    """
+
+    count: int
+    per_organization: dict[str, int]
+    newest_modified: str | None
 
 
 class CkanClient:
@@ -294,6 +315,27 @@ class CkanClient:
         counts = check_facet(result, facet, self.action_url("package_search"))
         return dict(sorted(counts.items()))
 
+    def change_signal(self) -> CatalogueChange:
+        """Read what changes when the catalogue changes, with one ``rows=1`` search.
+
+        The newest package (``sort=metadata_modified desc``) gives the latest edit or addition;
+        the ``organization`` facet gives the count per organisation, which also moves when a
+        package is deleted or made private. No package list is paged through.
+
+        Raises:
+            CkanError: On failure, or when the facet or the newest package's timestamp is
+                malformed.
+        """
+        params = {"facet.field": ["organization"], "facet.limit": -1}
+        result = self.package_search(q="*:*", rows=1, sort=NEWEST_FIRST, **params)
+        url = self.action_url("package_search")
+        counts = check_facet(result, "organization", url)
+        return CatalogueChange(
+            count=result["count"],
+            per_organization=dict(sorted(counts.items())),
+            newest_modified=newest_modified(result["results"], url),
+        )
+
     def _get(self, url: str, params: dict[str, str]) -> requests.Response:
         """GET with retries; returns the last response, or raises when none arrived."""
         attempts = self.max_retries + 1
@@ -496,6 +538,21 @@ def check_facet(result: dict[str, Any], facet: str, url: str) -> dict[str, int]:
     if bad:
         raise shape_error(f"facet {facet!r}", f"counts must be integers: {short(bad)}", url)
     return counts
+
+
+def newest_modified(packages: list[dict[str, Any]], url: str) -> str | None:
+    """Return the first package's ``metadata_modified`` (None when there is no package).
+
+    Raises:
+        CkanError: When the timestamp is missing or not text.
+    """
+    if not packages:
+        return None
+    value = packages[0].get("metadata_modified")
+    if not isinstance(value, str) or not value:
+        detail = f"'metadata_modified' is not a timestamp: {short(value)}"
+        raise shape_error("package #0", detail, url)
+    return value
 
 
 def check_name_list(result: Any, url: str) -> list[str]:

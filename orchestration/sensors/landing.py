@@ -46,6 +46,12 @@ _FINISHED = {
     dg.DagsterRunStatus.FAILURE,
     dg.DagsterRunStatus.CANCELED,
 }
+_IN_FLIGHT = {
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+}
 # Raw table (e.g. hr_staff) -> the asset that loads it.
 _ASSETS = {asset.key.path[-1]: asset for asset in landing_assets}
 
@@ -67,12 +73,12 @@ def run_request(
     versions: Sequence[FileVersion],
     graph: BaseAssetGraph,
     tables: Iterable[str] = (),
-    others: Iterable[dg.AssetKey] = (),
+    everything: bool = False,
 ) -> dg.RunRequest:
     """The run that reads these file versions and builds and publishes what follows from them.
 
-    The run selects the raw assets of the versions (and of `tables`, even without a file, and
-    the assets `others`) and everything downstream: one run, one process, from export to
+    The run selects the raw assets of the versions (and of `tables`, even without a file) and
+    everything downstream (`everything`: every asset): one run, one process, from export to
     published marts. Inside it the blocking suite checks hold back dbt and the publication
     when a file is refused.
     """
@@ -80,10 +86,11 @@ def run_request(
     for version in versions:
         files.setdefault(_table_of(version.path), {})[version.path] = version.sha256
     ops = {_ASSETS[table].op.name: {"config": {"files": named}} for table, named in files.items()}
-    raw = [_ASSETS[table].key for table in sorted(files)] + list(others)
+    raw = [_ASSETS[table].key for table in sorted(files)]
+    selection = dg.AssetSelection.assets(*raw).downstream().resolve(graph)
     return dg.RunRequest(
         run_key=run_key,
-        asset_selection=sorted(dg.AssetSelection.assets(*raw).downstream().resolve(graph)),
+        asset_selection=sorted(graph.materializable_asset_keys if everything else selection),
         run_config={"ops": ops},
         tags={"dxkpi/landing_files": str(len(versions))},
     )
@@ -132,6 +139,15 @@ def _retry_or_give_up(
     return retry
 
 
+def _sensor_run_in_flight(instance: dg.DagsterInstance) -> bool:
+    """Whether a run this sensor asked for is queued or running."""
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(tags={"dagster/sensor_name": SENSOR_NAME}, statuses=list(_IN_FLIGHT)),
+        limit=1,
+    )
+    return bool(runs)
+
+
 def _never_materialised(instance: dg.DagsterInstance) -> list[dg.AssetKey]:
     """Raw assets never materialised (a new deployment, a new dataset)."""
     keys = [asset.key for asset in landing_assets] + [opendata_package.key]
@@ -178,14 +194,14 @@ def landing_zone_sensor(
         run_key = batch_run_key(chunk)
         ledger.request(chunk, run_key)
         requests.append(run_request(run_key, chunk, graph))
-    missing = _never_materialised(context.instance)
-    if missing and not requests and not ledger.requested():
-        # A new deployment: every raw asset once, and all that follows, so that the marts
-        # exist and automation has inputs to follow.
+    missing = [] if requests else _never_materialised(context.instance)
+    if missing and not ledger.requested() and not _sensor_run_in_flight(context.instance):
+        # A new deployment (or a new dataset): every asset once, so that the marts exist
+        # and automation has inputs to follow. Raw assets never materialised read nothing
+        # (their files come through the ledger), the others scan for what is not loaded.
         tables = [key.path[-1] for key in missing if key.path[-1] in _ASSETS]
-        others = [key for key in missing if key.path[-1] not in _ASSETS]
         run_key = "landing-first-" + "-".join(key.path[-1] for key in missing)
-        requests.append(run_request(run_key, [], graph, tables, others))
+        requests.append(run_request(run_key, [], graph, tables, everything=True))
     if survey.settling:
         context.log.info(f"{len(survey.settling)} files still being written")
     if pending:

@@ -1,10 +1,16 @@
 -- The gap between wards in published open data, per fiscal year: the article contrasts the
 -- best and the worst ward (567 vs 98 datasets, about 5.8x). Only wards with a catalogue
 -- snapshot in the year take part; the ratio is undefined when the smallest count is 0.
+-- The counts come from each ward's latest catalogue snapshot in the year: the mart says of
+-- which day, since an unreachable catalogue leaves the last good snapshot standing.
 with
 
 fct_kpi_values as (
     select * from {{ ref('fct_kpi_values') }}
+),
+
+int_opendata_packages_deduplicated as (
+    select * from {{ ref('int_opendata_packages_deduplicated') }}
 ),
 
 open_dataset_values as (
@@ -23,6 +29,34 @@ extremes_per_fiscal_year as (
         max(open_dataset_count) as max_open_datasets,
         min(open_dataset_count) as min_open_datasets
     from open_dataset_values
+    group by fiscal_year
+),
+
+snapshots_with_fiscal_year as (
+    select distinct
+        ward_code,
+        reference_date,
+        {{ fiscal_year_of('reference_date') }} as fiscal_year
+    from int_opendata_packages_deduplicated
+),
+
+snapshot_date_per_ward as (
+    -- The JST date of the snapshot a ward's count comes from: its latest in the fiscal year,
+    -- the one int_kpi_ctx_open_datasets counts.
+    select
+        ward_code,
+        fiscal_year,
+        max(reference_date) as snapshot_date
+    from snapshots_with_fiscal_year
+    group by ward_code, fiscal_year
+),
+
+snapshot_dates_per_fiscal_year as (
+    select
+        fiscal_year,
+        max(snapshot_date) as snapshot_date,
+        min(snapshot_date) as oldest_snapshot_date
+    from snapshot_date_per_ward
     group by fiscal_year
 ),
 
@@ -52,6 +86,8 @@ final as (
         wards_at_extremes.max_ward_code,
         extremes_per_fiscal_year.min_open_datasets,
         wards_at_extremes.min_ward_code,
+        snapshot_dates_per_fiscal_year.snapshot_date,
+        snapshot_dates_per_fiscal_year.oldest_snapshot_date,
         case
             when extremes_per_fiscal_year.min_open_datasets > 0
                 then
@@ -61,6 +97,8 @@ final as (
     from extremes_per_fiscal_year
     left join wards_at_extremes
         on extremes_per_fiscal_year.fiscal_year = wards_at_extremes.fiscal_year
+    left join snapshot_dates_per_fiscal_year
+        on extremes_per_fiscal_year.fiscal_year = snapshot_dates_per_fiscal_year.fiscal_year
 )
 
 select * from final

@@ -1,0 +1,1 @@
+"""Dagster sensors: the landing zone and the open-data catalogue."""
