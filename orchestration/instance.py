@@ -46,10 +46,13 @@ storage:
 """
 _EXECUTION = """\
 # Runs from the UI, schedules and sensors wait in the queue until the daemon launches them
-# as local processes.
+# as local processes; the queue is looked at every second (Dagster's default is 5), which
+# a new export waiting for its marts notices.
 run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
 run_launcher:
   module: dagster.core.launcher
   class: DefaultRunLauncher

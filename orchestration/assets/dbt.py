@@ -67,6 +67,18 @@ class DxkpiDbtTranslator(DagsterDbtTranslator):
         return follows_its_inputs()
 
 
+# `cautious`: a subset build runs only the data tests whose models are all in the subset (a
+# relationships test of a mart not built in this run would fail on a missing table). Unit
+# tests check the SQL, not the data: `make test` runs them, runs of the pipeline do not.
+DBT_BUILD_ARGS = [
+    "build",
+    "--indirect-selection",
+    "cautious",
+    "--exclude-resource-type",
+    "unit_test",
+]
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -80,6 +92,4 @@ def dxkpi_dbt_assets(
     # The dbt profile reads the warehouse path from the environment: keep one source of truth.
     os.environ["DXKPI_WAREHOUSE"] = warehouse.path
     warehouse.ensure_schemas()
-    # cautious: a subset build runs only the tests whose models are all in the subset (a
-    # relationships test of a mart not built in this run would fail on a missing table).
-    yield from dbt.cli(["build", "--indirect-selection", "cautious"], context=context).stream()
+    yield from dbt.cli(DBT_BUILD_ARGS, context=context).stream()
