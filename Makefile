@@ -15,8 +15,9 @@ YEARS ?= 2023,2024,2025
 SEED ?= 7
 DIRTY ?= 0.01
 DATA ?= data
+SAMPLES ?= 7
 
-.PHONY: help env demo dev test lint format generate parse clean
+.PHONY: help env demo run dev test lint format generate parse clean bench-latency
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -42,6 +43,9 @@ demo: $(STAMP) parse ## generate the 23-ward sample, run the whole pipeline, pri
 	$(BIN)/python -m orchestration.demo --data $(DATA) --wards $(WARDS) --staff $(STAFF) \
 		--years $(YEARS) --seed $(SEED) --dirty $(DIRTY)
 
+run: $(STAMP) parse ## process the landing zone as it is, once, in-process (no daemon; for cron and CI)
+	$(BIN)/dxkpi-run
+
 dev: $(STAMP) parse ## start the Dagster UI on localhost:3000 with sensors and schedules on
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m orchestration.dev
@@ -58,6 +62,10 @@ format: $(STAMP) ## fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 	$(BIN)/sqlfluff fix dbt_project/models
+
+bench-latency: $(STAMP) parse ## seconds from a new roster landing to its published marts, under the real daemon
+	$(BIN)/python -m orchestration.bench_latency --wards $(WARDS) --staff $(STAFF) --years $(YEARS) \
+		--seed $(SEED) --samples $(SAMPLES)
 
 clean: ## remove generated data, warehouses and dbt artefacts (keeps the environment)
 	rm -rf data dbt_project/target dbt_project/logs .dagster_home

@@ -17,6 +17,7 @@ from orchestration.resources import (
     WarehouseResource,
 )
 from orchestration.sensors.catalogue import catalogue_sensor
+from orchestration.sensors.freshness import freshness_sensor, ward_freshness_checks
 from orchestration.sensors.landing import landing_zone_sensor
 from orchestration.settings import DBT_EXECUTABLE, Settings, load_settings
 
@@ -44,10 +45,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """
     return dg.Definitions(
         assets=[landing_zone, *landing_assets, opendata_package, dxkpi_dbt_assets, kpi_marts],
-        asset_checks=[unrecognised_files],
+        asset_checks=[unrecognised_files, *ward_freshness_checks],
         jobs=[everything_job],
         schedules=[nightly_schedule()],
-        sensors=[landing_zone_sensor, catalogue_sensor, automation_sensor],
+        sensors=[landing_zone_sensor, catalogue_sensor, freshness_sensor, automation_sensor],
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ingestion.common.pseudonym import DEMO_KEY
 from orchestration.instance import prepare_dagster_home
+from orchestration.run import report, run_everything
 from orchestration.settings import REPO_ROOT
 from sampledata.catalogue import read_catalogue
 from sampledata.ckan_server import CkanServer
@@ -30,31 +31,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _fresh_sample(args: argparse.Namespace) -> None:
-    """Start from an empty landing zone and working warehouse; keep the serving file."""
+    """Start from an empty landing zone, ledger and working warehouse; keep the serving file."""
     for name in ("landing", "truth", "catalogue"):
         shutil.rmtree(args.data / name, ignore_errors=True)
     (args.data / "warehouse.duckdb").unlink(missing_ok=True)
+    for ledger in args.data.glob("landing_ledger.sqlite*"):
+        ledger.unlink()
     summary = generate(config_from_arguments(args, args.data))
     print(f"generated {summary['files']} exports for {summary['wards']} wards", flush=True)
-
-
-def run_everything() -> bool:
-    """Materialise every asset through Dagster on the local instance; True when it succeeded."""
-    from dagster import DagsterInstance
-
-    from orchestration.definitions import defs
-
-    job = defs.resolve_job_def("dxkpi_everything")
-    with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
-    failed_checks = [
-        evaluation
-        for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed and evaluation.severity.value == "ERROR"
-    ]
-    for evaluation in failed_checks:
-        print(f"check failed: {evaluation.asset_key.to_user_string()} {evaluation.check_name}")
-    return result.success
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -64,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DXKPI_PSEUDONYM_KEY", DEMO_KEY)
     os.environ["DXKPI_LANDING"] = str(args.data / "landing")
     os.environ["DXKPI_WAREHOUSE"] = str(args.data / "warehouse.duckdb")
+    os.environ["DXKPI_LEDGER"] = str(args.data / "landing_ledger.sqlite")
     os.environ.setdefault("DXKPI_SERVING", str(args.data / "serving" / "dxkpi.duckdb"))
     prepare_dagster_home()
     _fresh_sample(args)
@@ -71,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     with CkanServer(packages) as server:
         os.environ["DXKPI_CKAN_URL"] = server.base_url
         print(f"local CKAN catalogue at {server.base_url}", flush=True)
-        succeeded = run_everything()
+        succeeded = report(run_everything())
     from orchestration.scorecard import render_scorecard
 
     serving = Path(os.environ["DXKPI_SERVING"])

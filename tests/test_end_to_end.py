@@ -43,6 +43,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             landing_dir=data / "landing",
             warehouse_path=data / "warehouse.duckdb",
             serving_path=data / "serving" / "dxkpi.duckdb",
+            ledger_path=data / "landing_ledger.sqlite",
             ckan_url=server.base_url,
             dbt_target="local",
             settle_seconds=0,
@@ -102,7 +103,12 @@ def test_run_succeeds_and_publishes(pipeline: dict) -> None:
     assert pipeline["first"].success
     assert pipeline["settings"].serving_path.exists()
     failed = [e for e in pipeline["first"].get_asset_check_evaluations() if not e.passed]
-    assert {e.check_name for e in failed} <= {"rejected_rows"}  # dirty rows are warnings only
+    # Dirty rows are warnings only; the wards this sample leaves out never sent a file.
+    assert {e.check_name for e in failed} <= {"rejected_rows", "ward_freshness"}
+    for evaluation in failed:
+        if evaluation.check_name == "ward_freshness":
+            never_heard = set(evaluation.metadata["never_heard_wards"].value)
+            assert len(never_heard) == 20 and not never_heard & set(WARDS)
 
 
 def test_every_kpi_matches_the_truth(pipeline: dict) -> None:

@@ -26,6 +26,8 @@ from pathlib import Path
 REQUESTED = "requested"
 NOT_RECOGNISED = "not_recognised"
 RUN_FAILED = "run_failed"
+# Outcomes that mean a ward's export arrived and its data is in the warehouse.
+RECEIVED_STATES = frozenset({"loaded", "replaced", "unchanged"})
 # Outcomes that settle a file version: it is never requested again.
 FINAL_STATES = frozenset(
     {
@@ -85,6 +87,23 @@ class FileVersion:
     path: str
     sha256: str
     size: int = 0
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The newest export of one dataset received from one ward.
+
+    Attributes:
+        table: The raw table the dataset loads into, e.g. `hr_staff`.
+        ward_code: The sending ward (the first six characters of the file name).
+        path: The file, relative to the landing zone.
+        first_seen: When the ledger first saw that file version (UTC).
+    """
+
+    table: str
+    ward_code: str
+    path: str
+    first_seen: datetime
 
 
 @dataclass(frozen=True)
@@ -228,6 +247,28 @@ class Ledger:
             return self._entries("", [])
         return self._entries("where path = ?", [path])
 
+    def latest_receipts(self) -> dict[tuple[str, str], Receipt]:
+        """The newest export received per (raw table, ward code), by `first_seen`.
+
+        Only versions in `RECEIVED_STATES` count: a refused or unrecognised file is not a
+        receipt. Their paths are `<system>/<ward_code>_<dataset>_<YYYYMMDD>.csv`, as the run
+        that loaded them checked.
+        """
+        placeholders = ", ".join("?" * len(RECEIVED_STATES))
+        with self._connect() as con:
+            rows = con.execute(
+                f"select path, max(first_seen) from landing_files "
+                f"where state in ({placeholders}) group by path",
+                sorted(RECEIVED_STATES),
+            ).fetchall()
+        latest: dict[tuple[str, str], Receipt] = {}
+        for path, first_seen in rows:
+            receipt = _receipt(path, first_seen)
+            key = (receipt.table, receipt.ward_code)
+            if key not in latest or receipt.first_seen > latest[key].first_seen:
+                latest[key] = receipt
+        return latest
+
     def _entries(self, where: str, parameters: list[object]) -> list[LedgerEntry]:
         with self._connect() as con:
             rows = con.execute(
@@ -236,3 +277,10 @@ class Ledger:
                 parameters,
             ).fetchall()
         return [LedgerEntry(*row) for row in rows]
+
+
+def _receipt(path: str, first_seen: str) -> Receipt:
+    """`hr/131016_staff_20250401.csv` seen at `first_seen` -> a receipt of hr_staff from 131016."""
+    system, name = path.split("/", 1)
+    dataset = name.split("_", 1)[1].rsplit("_", 1)[0]
+    return Receipt(f"{system}_{dataset}", name[:6], path, datetime.fromisoformat(first_seen))

@@ -21,6 +21,7 @@ from ingestion.common.landing import Unrecognised
 from ingestion.common.ledger import NOT_RECOGNISED, FileVersion
 from ingestion.common.pseudonym import Pseudonymiser
 from ingestion.registry import FILE_CONTRACTS
+from orchestration.freshness import freshness_policy
 from orchestration.resources import LandingZoneResource, WarehouseResource
 from orchestration.settings import WAREHOUSE_POOL
 
@@ -199,6 +200,7 @@ def build_landing_asset(contract: DatasetContract) -> dg.AssetsDefinition:
         kinds={"python", "duckdb"},
         pool=WAREHOUSE_POOL,
         deps=[LANDING_ZONE],
+        freshness_policy=freshness_policy(contract.table),
         description=(
             f"Exports `landing/{contract.system}/<ward>_{contract.dataset}_<YYYYMMDD>.csv`, "
             f"checked and loaded into `raw.{contract.table}` (key: {', '.join(contract.key)})."

@@ -23,6 +23,7 @@ from ingestion.common.reference import Ward, load_wards
 from ingestion.common.schema import RAW_SCHEMA
 from ingestion.opendata.ckan import CkanClient, CkanError, packages_to_frame
 from orchestration.assets.landing import SUITE_CHECK, raw_asset_key
+from orchestration.freshness import freshness_policy
 from orchestration.resources import CkanResource, WarehouseResource
 from orchestration.settings import WAREHOUSE_POOL
 
@@ -235,6 +236,7 @@ def _reachable_check(run: SnapshotRun, latest: LatestSnapshots) -> dg.AssetCheck
     group_name="raw",
     kinds={"python", "duckdb"},
     pool=WAREHOUSE_POOL,
+    freshness_policy=freshness_policy(TABLE),
     description=(
         "Every ward's packages in the CKAN open-data catalogue (organisation t<ward_code>), "
         "one snapshot per ward per day, loaded into `raw.opendata_package`. An unreachable "

@@ -9,6 +9,10 @@
     'ctx_open_datasets',
 ] -%}
 
+-- depends_on: {{ ref('dim_ward') }}
+-- (every ward_code is one of dim_ward's: the relationships test runs whenever this model is
+-- built, since dim_ward is then an ancestor; see DBT_BUILD_ARGS in orchestration/assets/dbt.py)
+
 -- One value per ward per fiscal year per computed indicator, with the target in force and
 -- the status the scorecard shows. A ward's own target (ward_indicator_targets) overrides the
 -- catalogue's, so a ward can change a target without a code change.
