@@ -18,14 +18,17 @@ from collections import Counter
 import dagster as dg
 
 from orchestration.instance import prepare_dagster_home
-from orchestration.settings import load_settings
+from orchestration.settings import Settings, load_settings
 
 
-def run_everything(instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
-    """Materialise every asset in-process, on `instance` or the one of DAGSTER_HOME."""
+def run_everything(
+    instance: dg.DagsterInstance | None = None, settings: Settings | None = None
+) -> dg.ExecuteInProcessResult:
+    """Materialise every asset in-process, on `instance` or the one of DAGSTER_HOME, with
+    `settings` or those of the environment."""
     from orchestration.definitions import build_definitions
 
-    job = build_definitions(load_settings()).resolve_job_def("dxkpi_everything")
+    job = build_definitions(settings or load_settings()).resolve_job_def("dxkpi_everything")
     if instance is not None:
         return job.execute_in_process(instance=instance, raise_on_error=False)
     with dg.DagsterInstance.get() as local:

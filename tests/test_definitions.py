@@ -71,3 +71,22 @@ def test_instance_settings_limit_every_pool_to_one(tmp_path: Path) -> None:
     write_instance_config(tmp_path, postgres_url_env=False)
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+
+
+def test_every_asset_sits_in_a_named_layer_group() -> None:
+    graph = defs.resolve_asset_graph()
+    groups = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert set(groups.values()) == {"raw", "staging", "intermediate", "marts", "serving"}
+    assert groups[dg.AssetKey(["serving", "kpi_marts"])] == "serving"
+    assert groups[dg.AssetKey(["marts", "fct_kpi_values"])] == "marts"
+
+
+def test_sensors_and_automation_run_by_default_and_runs_stay_in_one_process() -> None:
+    running = {
+        sensor.name
+        for sensor in defs.sensors or []
+        if sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    }
+    assert {"landing_zone_sensor", "catalogue_sensor", "dxkpi_automation"} <= running
+    job = defs.resolve_job_def("dxkpi_everything")
+    assert job.executor_def.name == "in_process"

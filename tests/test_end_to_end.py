@@ -16,7 +16,7 @@ import pytest
 from dagster import AssetCheckEvaluation, AssetKey, DagsterInstance, ExecuteInProcessResult
 
 from ingestion.common.dates import fiscal_year_of
-from orchestration.definitions import build_definitions
+from orchestration.run import run_everything
 from orchestration.settings import Settings
 from sampledata.catalogue import read_catalogue
 from sampledata.ckan_server import CkanServer
@@ -29,8 +29,8 @@ pytestmark = pytest.mark.e2e
 
 
 def run_pipeline(settings: Settings, instance: DagsterInstance) -> ExecuteInProcessResult:
-    job = build_definitions(settings).resolve_job_def("dxkpi_everything")
-    return job.execute_in_process(instance=instance, raise_on_error=False)
+    """What `make run` does: every asset once, in-process, on the landing zone as it is."""
+    return run_everything(instance, settings)
 
 
 @pytest.fixture(scope="module")

@@ -62,10 +62,11 @@ def _table_of(path: str) -> str:
     return f"{system}_{name.split('_', 1)[1].rsplit('_', 1)[0]}"
 
 
-def batch_run_key(versions: Iterable[FileVersion]) -> str:
-    """A run key naming exactly these file versions."""
-    lines = "\n".join(sorted(f"{v.path}@{v.sha256}" for v in versions))
-    return "landing-" + hashlib.sha256(lines.encode()).hexdigest()[:24]
+def batch_run_key(versions: Iterable[FileVersion], retrying: Iterable[str] = ()) -> str:
+    """A run key naming exactly these file versions (and the dead runs they are retried from:
+    a retry of the same versions needs a key Dagster has not launched yet)."""
+    lines = sorted(f"{v.path}@{v.sha256}" for v in versions) + sorted(retrying)
+    return "landing-" + hashlib.sha256("\n".join(lines).encode()).hexdigest()[:24]
 
 
 def run_request(
@@ -108,10 +109,12 @@ def _run_of(instance: dg.DagsterInstance, run_key: str) -> dg.DagsterRun | None:
 
 def _follow_up(
     instance: dg.DagsterInstance, ledger: Ledger, graph: BaseAssetGraph, log: logging.Logger
-) -> tuple[list[dg.RunRequest], list[FileVersion]]:
-    """Requests whose run never started (asked again), and versions whose run died (retried)."""
+) -> tuple[list[dg.RunRequest], list[FileVersion], list[str]]:
+    """Requests whose run never started (asked again), versions whose run died (to retry) and
+    the ids of those dead runs."""
     again: list[dg.RunRequest] = []
     retry: list[FileVersion] = []
+    dead_runs: list[str] = []
     for run_key, entries in ledger.requested().items():
         run = _run_of(instance, run_key)
         versions = [FileVersion(e.path, e.sha256, e.size) for e in entries]
@@ -119,7 +122,8 @@ def _follow_up(
             again.append(run_request(run_key, versions, graph))
         elif run.status in _FINISHED:
             retry += _retry_or_give_up(ledger, run, entries, log)
-    return again, retry
+            dead_runs.append(run.run_id)
+    return again, retry, dead_runs
 
 
 def _retry_or_give_up(
@@ -188,10 +192,10 @@ def landing_zone_sensor(
     known = ledger.known(versions.values())
     new = [v for v in versions.values() if (v.path, v.sha256) not in known]
     graph = context.repository_def.asset_graph
-    requests, retry = _follow_up(context.instance, ledger, graph, context.log)
+    requests, retry, dead_runs = _follow_up(context.instance, ledger, graph, context.log)
     pending = new + retry
     for chunk in _chunks(pending):
-        run_key = batch_run_key(chunk)
+        run_key = batch_run_key(chunk, dead_runs if retry else ())
         ledger.request(chunk, run_key)
         requests.append(run_request(run_key, chunk, graph))
     missing = [] if requests else _never_materialised(context.instance)
