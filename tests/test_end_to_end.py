@@ -16,6 +16,7 @@ import pytest
 from dagster import AssetCheckEvaluation, AssetKey, DagsterInstance, ExecuteInProcessResult
 
 from ingestion.common.dates import fiscal_year_of
+from orchestration.definitions import build_definitions
 from orchestration.run import run_everything
 from orchestration.settings import Settings
 from sampledata.catalogue import read_catalogue
