@@ -5,19 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+from roster_files import write_roster
 
 from ingestion.hr.contract import STAFF
 from orchestration.assets.landing import build_landing_asset
 from orchestration.resources import LandingZoneResource, WarehouseResource
-
-HEADER = "職員番号,氏名,氏名カナ,所属コード,所属名,職層,職名,任用形態,採用年月日,退職年月日"
-
-
-def write_roster(landing: Path, day: str, grade: str) -> None:
-    path = landing / "hr" / f"131016_staff_{day}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [HEADER, f"000001,甲,コウ,0100,総務部,{grade},主事,正規,2015/4/1,"]
-    path.write_bytes("\r\n".join(rows).encode("cp932"))
 
 
 def materialise(tmp_path: Path) -> dict[str, dg.AssetCheckResult]:

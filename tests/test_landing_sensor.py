@@ -13,21 +13,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from roster_files import write_roster
 
 from ingestion.common.ledger import FileVersion, Ledger
 from orchestration.definitions import defs
 from orchestration.resources import LandingZoneResource
 from orchestration.sensors.landing import MAX_ATTEMPTS, landing_zone_sensor
-
-HEADER = "職員番号,氏名,氏名カナ,所属コード,所属名,職層,職名,任用形態,採用年月日,退職年月日"
-
-
-def write_roster(landing: Path, ward: str, day: str) -> str:
-    path = landing / "hr" / f"{ward}_staff_{day}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [HEADER, f"000001,甲,コウ,0100,総務部,係員,主事,正規,2015/4/1,{day}"]
-    path.write_bytes("\r\n".join(rows).encode("cp932"))
-    return f"hr/{path.name}"
 
 
 class Ticks:
@@ -87,8 +78,8 @@ def files_of(request: dg.RunRequest) -> dict[str, str]:
 
 
 def test_new_files_are_asked_for_in_one_run_with_what_follows(ticks: Ticks) -> None:
-    names = [write_roster(ticks.landing, "131016", day) for day in ("20250401", "20250501")]
-    names.append(write_roster(ticks.landing, "131024", "20250401"))
+    names = [write_roster(ticks.landing, day) for day in ("20250401", "20250501")]
+    names.append(write_roster(ticks.landing, "20250401", ward="131024"))
     [request] = ticks.tick().run_requests
     assert sorted(files_of(request)) == sorted(names)
     selected = {key.to_user_string() for key in request.asset_selection}
@@ -102,7 +93,7 @@ def test_new_files_are_asked_for_in_one_run_with_what_follows(ticks: Ticks) -> N
 def test_a_request_lost_before_its_run_started_is_asked_again_under_its_key(
     ticks: Ticks,
 ) -> None:
-    write_roster(ticks.landing, "131016", "20250401")
+    write_roster(ticks.landing, "20250401")
     [first] = ticks.tick().run_requests
     [again] = ticks.tick().run_requests  # the daemon died: no run carries the key
     assert again.run_key == first.run_key and files_of(again) == files_of(first)
@@ -112,7 +103,7 @@ def test_a_request_lost_before_its_run_started_is_asked_again_under_its_key(
 def test_a_run_in_flight_is_left_alone_and_a_loaded_file_is_not_asked_again(
     ticks: Ticks,
 ) -> None:
-    name = write_roster(ticks.landing, "131016", "20250401")
+    name = write_roster(ticks.landing, "20250401")
     [request] = ticks.tick().run_requests
     run_id = ticks.run_ended(request.run_key, dg.DagsterRunStatus.STARTED)
     assert ticks.tick().run_requests == []
@@ -123,7 +114,7 @@ def test_a_run_in_flight_is_left_alone_and_a_loaded_file_is_not_asked_again(
 
 
 def test_files_of_a_dead_run_are_retried_then_given_up(ticks: Ticks) -> None:
-    write_roster(ticks.landing, "131016", "20250401")
+    write_roster(ticks.landing, "20250401")
     [request] = ticks.tick().run_requests
     for attempt in range(2, MAX_ATTEMPTS + 1):
         ticks.run_ended(request.run_key, dg.DagsterRunStatus.FAILURE)
