@@ -89,11 +89,25 @@ def _new_rosters(landing: Path, samples: int) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def _wait_until_quiet(deployment: LocalDeployment, quiet: float = 20) -> None:
+    """Wait until no run has been queued or running for `quiet` seconds: a new deployment
+    first snapshots the catalogue and rebuilds what follows it, which no sample should pay."""
+    since = time.monotonic()
+
+    def quiet_long_enough() -> bool:
+        nonlocal since
+        if deployment.runs_in_flight():
+            since = time.monotonic()
+        return time.monotonic() - since >= quiet
+
+    wait_for(quiet_long_enough, 900, "the deployment to be idle", interval=1)
+
+
 def _measure(
     deployment: LocalDeployment, ledger: Ledger, serving: Path, source: Path, target: Path
 ) -> float:
     """Drop one roster and time it to the publication that carries it."""
-    wait_for(lambda: deployment.runs_in_flight() == 0, 600, "the deployment to be idle")
+    _wait_until_quiet(deployment)
     before = _published_at(serving)
     aside = target.parent.parent / "aside.tmp"
     shutil.copyfile(source, aside)
