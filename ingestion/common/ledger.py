@@ -16,12 +16,12 @@ hashes only the files that changed since the last one.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from ingestion.common.sqlite_file import SqliteFile
 
 REQUESTED = "requested"
 NOT_RECOGNISED = "not_recognised"
@@ -122,32 +122,10 @@ class LedgerEntry:
     updated_at: str
 
 
-class Ledger:
+class Ledger(SqliteFile):
     """The landing ledger in one SQLite file (created on first use)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as con:
-            con.execute("pragma journal_mode=wal")
-            con.execute("pragma busy_timeout=30000")
-            for statement in _DDL:
-                con.execute(statement)
-            yield con
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as con:
-            con.execute("begin immediate")
-            try:
-                yield con
-            except BaseException:
-                con.execute("rollback")
-                raise
-            con.execute("commit")
+    ddl = _DDL
 
     # Hashes -------------------------------------------------------------------------------
 

@@ -22,11 +22,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from ingestion.common.sqlite_file import SqliteFile
 
 ERROR = "ERROR"
 WARN = "WARN"
@@ -197,33 +198,11 @@ class ApplyResult:
     resolved: list[Alert] = field(default_factory=list)
 
 
-class IncidentStore:
+class IncidentStore(SqliteFile):
     """Incidents and the outbox, in one SQLite file (created on first use)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as con:
-            con.row_factory = sqlite3.Row
-            con.execute("pragma journal_mode=wal")
-            con.execute("pragma busy_timeout=30000")
-            for statement in _DDL:
-                con.execute(statement)
-            yield con
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as con:
-            con.execute("begin immediate")
-            try:
-                yield con
-            except BaseException:
-                con.execute("rollback")
-                raise
-            con.execute("commit")
+    ddl = _DDL
+    rows_by_name = True
 
     # Transitions --------------------------------------------------------------------------
 

@@ -28,10 +28,9 @@ refuses an integer cursor for them. PostgreSQL and in-memory storages read the s
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -41,6 +40,7 @@ from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 
 from ingestion.common.ledger import NOT_RECOGNISED, RECEIVED_STATES, RUN_FAILED, LedgerEntry
 from orchestration.alerts.incidents import ERROR, WARN, Incident, Transition, ui_url
+from orchestration.cursor import JsonCursor
 
 # Event records read per kind and tick; the rest waits for the next tick.
 EVENTS_PER_TICK = 500
@@ -126,7 +126,7 @@ def run_link(run_id: str) -> str:
 
 
 @dataclass(frozen=True)
-class EventCursor:
+class EventCursor(JsonCursor):
     """The last storage id read per kind of event, and whether history has been caught up.
 
     Until `caught_up`, the sensor reads the instance's history: transitions are recorded but
@@ -138,21 +138,6 @@ class EventCursor:
     successes: int = -1
     freshness: int = -1
     caught_up: bool = False
-
-    @classmethod
-    def parse(cls, text: str | None) -> EventCursor:
-        """Read a cursor; an empty or unreadable one starts from the beginning."""
-        try:
-            data = json.loads(text) if text else {}
-        except ValueError:
-            return cls()
-        if not isinstance(data, dict):
-            return cls()
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
-
-    def dump(self) -> str:
-        """The cursor as JSON."""
-        return json.dumps(asdict(self), sort_keys=True)
 
 
 # Reading the event log -------------------------------------------------------------------

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -36,6 +36,7 @@ from orchestration.assets.opendata import (
     SNAPSHOT_DATE,
     standing_snapshot,
 )
+from orchestration.cursor import JsonCursor
 from orchestration.resources import CkanResource
 
 SENSOR_NAME = "catalogue_sensor"
@@ -48,7 +49,7 @@ TICK_MAX_RETRIES = 2
 
 
 @dataclass(frozen=True)
-class CatalogueCursor:
+class CatalogueCursor(JsonCursor):
     """What the sensor keeps between ticks.
 
     Attributes:
@@ -62,21 +63,6 @@ class CatalogueCursor:
     run_key: str | None = None
     reachable: bool = True
     outages: int = 0
-
-    @classmethod
-    def parse(cls, text: str | None) -> CatalogueCursor:
-        """Read a cursor; an empty or unreadable one starts afresh."""
-        try:
-            data = json.loads(text) if text else {}
-        except ValueError:
-            return cls()
-        if not isinstance(data, dict):
-            return cls()
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
-
-    def dump(self) -> str:
-        """The cursor as JSON."""
-        return json.dumps(asdict(self), sort_keys=True)
 
 
 def jst_today(now: datetime | None = None) -> date:

@@ -1,0 +1,50 @@
+"""A small SQLite file shared by several processes: WAL mode, waits for the lock, own schema.
+
+The landing ledger and the alert incidents live in such files rather than in the DuckDB
+warehouse, which only one process may open: the sensors, the runs and the operator read them
+while a run writes the warehouse.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+
+class SqliteFile:
+    """A SQLite file created on first use with the statements of `ddl`.
+
+    Subclasses set `ddl` (and `rows_by_name` for rows readable by column name).
+    """
+
+    ddl: Sequence[str] = ()
+    rows_by_name = False
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as con:
+            if self.rows_by_name:
+                con.row_factory = sqlite3.Row
+            con.execute("pragma journal_mode=wal")
+            con.execute("pragma busy_timeout=30000")
+            for statement in self.ddl:
+                con.execute(statement)
+            yield con
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction taking the lock at once, rolled back on any error."""
+        with self._connect() as con:
+            con.execute("begin immediate")
+            try:
+                yield con
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
