@@ -16,14 +16,17 @@ hashes only the files that changed since the last one.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ingestion.common.problems import Finding
 from ingestion.common.sqlite_file import SqliteFile
 
 REQUESTED = "requested"
+SETTLING = "settling"
 NOT_RECOGNISED = "not_recognised"
 RUN_FAILED = "run_failed"
 # Outcomes that mean a ward's export arrived and its data is in the warehouse.
@@ -58,6 +61,35 @@ _DDL = (
         primary key (path, sha256)
     )""",
     "create index if not exists landing_files_state on landing_files (state, run_key)",
+    # Rows of a file version: read, loaded, set aside in the quarantine (None when not read).
+    """create table if not exists file_rows (
+        path text not null,
+        sha256 text not null,
+        rows_read integer not null,
+        rows_loaded integer not null,
+        rows_quarantined integer not null,
+        primary key (path, sha256)
+    )""",
+    # What was found in a file version: rows quarantined (`quarantine`), why it was refused
+    # (`refusal`), what loaded but deserves a look (`warning`). Never a cell's text.
+    """create table if not exists file_findings (
+        path text not null,
+        sha256 text not null,
+        line integer,
+        column_name text not null,
+        rule text not null,
+        severity text not null,
+        message text not null
+    )""",
+    "create index if not exists file_findings_file on file_findings (path, sha256)",
+    # Files an operator asked to read again (after a rule or reference change).
+    """create table if not exists reprocess_requests (
+        id integer primary key autoincrement,
+        path text not null,
+        requested_at text not null,
+        run_key text,
+        dispatched_at text
+    )""",
     """create table if not exists landing_hashes (
         path text primary key,
         size integer not null,
@@ -120,6 +152,47 @@ class LedgerEntry:
     attempts: int
     first_seen: str
     updated_at: str
+
+
+@dataclass(frozen=True)
+class RowCounts:
+    """Rows of one file version: read, loaded into the warehouse, set aside."""
+
+    read: int
+    loaded: int
+    quarantined: int
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """The outcome of one file version, as a run records it.
+
+    Attributes:
+        version: The file version.
+        state: One of `FINAL_STATES`.
+        reason: Why (the refusal's cause), empty when there is nothing to say.
+        rows: The rows read, loaded and quarantined, when the file was read.
+        findings: Everything found in the file; None keeps what an earlier run recorded.
+    """
+
+    version: FileVersion
+    state: str
+    reason: str = ""
+    rows: RowCounts | None = None
+    findings: list[Finding] | None = None
+
+
+@dataclass(frozen=True)
+class ReprocessRequest:
+    """An operator's request to read a file again."""
+
+    id: int
+    path: str
+    requested_at: str
+
+
+# A second look at the same bytes: never hides the outcome of the look that mattered.
+_WEAK_STATES = ("unchanged", "still_rejected")
 
 
 class Ledger(SqliteFile):
@@ -192,32 +265,112 @@ class Ledger(SqliteFile):
         reason: str = "",
         run_id: str | None = None,
     ) -> None:
-        """Record the outcome of one file version (see `record_many`)."""
-        self.record_many([(version, state, reason)], run_id)
+        """Record the outcome of one file version (see `record_outcomes`)."""
+        self.record_outcomes([FileOutcome(version, state, reason)], run_id)
 
     def record_many(
         self, outcomes: Iterable[tuple[FileVersion, str, str]], run_id: str | None = None
     ) -> None:
-        """Record outcomes (version, state, reason) in one transaction.
+        """Record outcomes given as (version, state, reason) (see `record_outcomes`)."""
+        self.record_outcomes((FileOutcome(*outcome) for outcome in outcomes), run_id)
+
+    def record_outcomes(self, outcomes: Iterable[FileOutcome], run_id: str | None = None) -> None:
+        """Record outcomes, with their row counts and findings, in one transaction.
 
         A weak outcome (`unchanged`, `still_rejected`: a second look at the same bytes) never
-        hides the outcome that mattered, e.g. the `loaded` of the run that loaded them.
+        hides the outcome that mattered, e.g. the `loaded` of the run that loaded them, nor
+        its findings.
         """
         now = _now()
         with self._transaction() as con:
-            for version, state, reason in outcomes:
-                if state not in FINAL_STATES:
-                    raise ValueError(f"unknown landing-file state {state!r}")
-                con.execute(
-                    "insert into landing_files (path, sha256, size, state, reason, run_id, "
-                    "first_seen, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "on conflict (path, sha256) do update set state = excluded.state, "
-                    "reason = excluded.reason, run_id = excluded.run_id, "
-                    "updated_at = excluded.updated_at "
-                    "where not (excluded.state in ('unchanged', 'still_rejected') "
-                    "and landing_files.state in ('loaded', 'replaced', 'rejected'))",
-                    [version.path, version.sha256, version.size, state, reason, run_id, now, now],
-                )
+            for outcome in outcomes:
+                self._record_one(con, outcome, run_id, now)
+
+    @staticmethod
+    def _record_one(
+        con: sqlite3.Connection, outcome: FileOutcome, run_id: str | None, now: str
+    ) -> None:
+        version, state = outcome.version, outcome.state
+        if state not in FINAL_STATES and state != SETTLING:
+            raise ValueError(f"unknown landing-file state {state!r}")
+        con.execute(
+            "insert into landing_files (path, sha256, size, state, reason, run_id, "
+            "first_seen, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?) "
+            "on conflict (path, sha256) do update set state = excluded.state, "
+            "reason = excluded.reason, run_id = excluded.run_id, "
+            "updated_at = excluded.updated_at "
+            "where not (excluded.state in ('unchanged', 'still_rejected') "
+            "and landing_files.state in ('loaded', 'replaced', 'rejected')) "
+            "and not (excluded.state = 'settling' and landing_files.state != 'settling')",
+            [version.path, version.sha256, version.size, state, outcome.reason, run_id, now, now],
+        )
+        if state in _WEAK_STATES:
+            return
+        key = [version.path, version.sha256]
+        if outcome.rows is not None:
+            rows = outcome.rows
+            con.execute(
+                "insert or replace into file_rows values (?, ?, ?, ?, ?)",
+                [*key, rows.read, rows.loaded, rows.quarantined],
+            )
+        if outcome.findings is not None:
+            con.execute("delete from file_findings where path = ? and sha256 = ?", key)
+            con.executemany(
+                "insert into file_findings values (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (*key, f.line, f.column, f.rule, f.severity, f.message)
+                    for f in outcome.findings
+                ],
+            )
+
+    def rows(self, path: str, sha256: str) -> RowCounts | None:
+        """The rows read, loaded and quarantined of one file version, if it was read."""
+        with self._connect() as con:
+            row = con.execute(
+                "select rows_read, rows_loaded, rows_quarantined from file_rows "
+                "where path = ? and sha256 = ?",
+                [path, sha256],
+            ).fetchone()
+        return RowCounts(*row) if row else None
+
+    def findings(self, path: str, sha256: str) -> list[Finding]:
+        """Everything found in one file version, by line (file-wide findings first)."""
+        with self._connect() as con:
+            rows = con.execute(
+                "select line, column_name, rule, severity, message from file_findings "
+                "where path = ? and sha256 = ? order by coalesce(line, 0), column_name, rule",
+                [path, sha256],
+            ).fetchall()
+        return [Finding(*row) for row in rows]
+
+    # Reprocessing -------------------------------------------------------------------------
+
+    def request_reprocess(self, path: str) -> int:
+        """Ask for a file to be read again; return the request's id."""
+        with self._transaction() as con:
+            cursor = con.execute(
+                "insert into reprocess_requests (path, requested_at) values (?, ?)",
+                [path, _now()],
+            )
+            return int(cursor.lastrowid or 0)
+
+    def pending_reprocess(self) -> list[ReprocessRequest]:
+        """Reprocess requests no run was asked for yet, oldest first."""
+        with self._connect() as con:
+            rows = con.execute(
+                "select id, path, requested_at from reprocess_requests "
+                "where dispatched_at is null order by id"
+            ).fetchall()
+        return [ReprocessRequest(*row) for row in rows]
+
+    def dispatch_reprocess(self, ids: Iterable[int], run_key: str) -> None:
+        """Record that a run was asked for to serve these reprocess requests."""
+        now = _now()
+        with self._transaction() as con:
+            con.executemany(
+                "update reprocess_requests set dispatched_at = ?, run_key = ? where id = ?",
+                [(now, run_key, request_id) for request_id in ids],
+            )
 
     def entries(self, path: str | None = None) -> list[LedgerEntry]:
         """Every file version recorded (or those of one path), oldest first."""
