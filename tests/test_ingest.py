@@ -139,7 +139,7 @@ def test_unreadable_file_is_refused_with_its_reason(
     path.write_bytes("職員番号,氏名\r\n1,甲".encode("cp932"))
     outcome = ingest(con, path)
     assert outcome.status is Status.REJECTED
-    assert "missing columns" in outcome.reason
+    assert "missing column(s) 所属コード" in outcome.reason
     assert con.execute("select count(*) from raw.hr_staff").fetchone()[0] == 0
 
 

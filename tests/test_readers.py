@@ -113,11 +113,12 @@ def test_rows_breaking_a_parsing_rule_are_left_out_and_named(tmp_path: Path) -> 
             "000002,乙,オツ,0100,総務部,係員,主事,正規,2020-04-01,",
             ",丙,ヘイ,0100,総務部,係員,主事,正規,2020-04-01,",
             "000004,丁,テイ,0100,総務部,係員,主事,正規,2020-04-01",
+            "000005,戊,ボ,0100,総務部,係員,主事,正規,2020-04-01,",
         ],
         "cp932",
     )
     export = read(path)
-    assert len(export.frame) == 1
+    assert len(export.frame) == 2
     found = {(p.source_row, p.column, p.rule) for p in export.problems}
     assert found == {
         (2, "採用年月日", "date_after_era_ended"),

@@ -317,10 +317,7 @@ class Ledger(SqliteFile):
             con.execute("delete from file_findings where path = ? and sha256 = ?", key)
             con.executemany(
                 "insert into file_findings values (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (*key, f.line, f.column, f.rule, f.severity, f.message)
-                    for f in outcome.findings
-                ],
+                [(*key, f.line, f.column, f.rule, f.severity, f.message) for f in outcome.findings],
             )
 
     def rows(self, path: str, sha256: str) -> RowCounts | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -17,9 +18,10 @@ from ingestion.common.contract import Column, DatasetContract, Kind
 from ingestion.common.dates import parse_date, parse_fiscal_year
 from ingestion.common.landing import LandingFile
 from ingestion.common.loader import ExportIdentity
-from ingestion.common.problems import ExportError, RowProblem, ValueProblem
+from ingestion.common.problems import WARNING, ExportError, Finding, RowProblem, ValueProblem
 from ingestion.common.pseudonym import Pseudonymiser
 from ingestion.common.text import (
+    check_is_text,
     decode_export,
     normalise_code,
     normalise_header,
@@ -31,6 +33,14 @@ HEADER_SEARCH_ROWS = 10
 # Quoted cells may hold line breaks, but no real export has a record this long.
 MAX_RECORD_LINES = 20
 _STAFF_LIST_SEPARATORS = re.compile(r"[・;]")
+# What may stand between two numbers in one cell (a group ID, or a list where one is expected).
+_ANY_SEPARATOR = re.compile(r"[・;,、/\s]+")
+# 職員番号 as the wards' HR systems issue them. sources.md names the column but not its shape;
+# a ward whose numbers look otherwise sets DXKPI_STAFF_NUMBER_PATTERN (a regular expression).
+DEFAULT_STAFF_NUMBER_PATTERN = r"[0-9]{6}"
+# A header is taken for the header, even with columns missing, when it names this many.
+MIN_HEADER_MATCHES = 2
+_OTHER_DELIMITERS = {"\t": "tabs", ";": "semicolons", "|": "vertical bars"}
 _PANDAS_DTYPES = {
     Kind.CODE: "str",
     Kind.TEXT: "str",
@@ -53,12 +63,14 @@ class ExportRead:
         problems: The rejected rows and why (file, line, column, rule).
         encoding: The encoding detected.
         rows_read: Data rows found in the file (accepted + rejected).
+        warnings: What loads but deserves a look, e.g. a column the contract does not know.
     """
 
     frame: pd.DataFrame
     problems: list[RowProblem]
     encoding: str
     rows_read: int
+    warnings: list[Finding] = field(default_factory=list)
 
 
 def _records_with_lines(text: str, file_name: str) -> list[tuple[int, list[str]]]:
@@ -76,37 +88,184 @@ def _records_with_lines(text: str, file_name: str) -> list[tuple[int, list[str]]
             if reader.line_num - start + 1 > MAX_RECORD_LINES:
                 raise ExportError(
                     f"{file_name}: the record starting at line {start} runs over "
-                    f"{reader.line_num - start + 1} lines (an unbalanced quote?)"
+                    f"{reader.line_num - start + 1} lines (an unbalanced quote?)",
+                    rule="unbalanced_quote",
+                    line=start,
                 )
             records.append((start, record))
             start = reader.line_num + 1
     except csv.Error as error:
-        raise ExportError(f"{file_name}: line {reader.line_num}: malformed CSV ({error})") from None
+        raise ExportError(
+            f"{file_name}: line {reader.line_num}: malformed CSV ({error})",
+            rule="malformed_csv",
+            line=reader.line_num,
+        ) from None
     return records
 
 
+@dataclass(frozen=True)
+class _Header:
+    index: int  # of the header record
+    cells: list[str]  # normalised
+    warnings: list[Finding]
+
+
 def _find_header(
-    records: list[tuple[int, list[str]]], contract: DatasetContract, file_name: str
-) -> int:
-    """Return the index of the header record: the first one naming every expected column."""
-    expected = {normalise_header(column.header) for column in contract.columns}
-    best_missing: set[str] = expected
+    records: list[tuple[int, list[str]]], contract: DatasetContract, text: str, file_name: str
+) -> _Header:
+    """Find the header record: the first one naming every column the warehouse reads.
+
+    A title row above it is tolerated and column order is free. Columns the contract does
+    not know load with a warning (schema drift); a missing column that is never read (a name
+    column) is a warning too.
+
+    Raises:
+        ExportError: no header in the first rows, naming the cause: another delimiter, a
+            column renamed or missing (which one), or no row looking like a header at all.
+    """
+    expected = {normalise_header(column.header): column for column in contract.columns}
+    read = {name for name, column in expected.items() if column.kind is not Kind.DROPPED}
+    best: tuple[int, int] | None = None  # (matches, index)
     for index, (_, cells) in enumerate(records[:HEADER_SEARCH_ROWS]):
-        missing = expected - {normalise_header(cell) for cell in cells}
-        if not missing:
-            return index
-        if len(missing) < len(best_missing):
-            best_missing = missing
+        names = [normalise_header(cell) for cell in cells]
+        if read <= set(names):
+            return _Header(index, names, _header_warnings(names, expected, contract))
+        matches = len(expected.keys() & set(names))
+        if best is None or matches > best[0]:
+            best = (matches, index)
+    if best is not None and best[0] >= MIN_HEADER_MATCHES:
+        line, cells = records[best[1]]
+        names = [normalise_header(cell) for cell in cells]
+        raise _incomplete_header(file_name, line, names, read, expected)
+    _refuse_other_delimiter(text, expected, contract, file_name)
     raise ExportError(
-        f"{file_name}: no header row in the first {HEADER_SEARCH_ROWS} rows; "
-        f"missing columns: {', '.join(sorted(best_missing))}"
+        f"{file_name}: header not found: no row among the first {HEADER_SEARCH_ROWS} names the "
+        f"columns of {contract.system}/{contract.dataset} "
+        f"({', '.join(column.header for column in contract.columns)})",
+        rule="header_not_found",
+    )
+
+
+def _header_warnings(
+    names: list[str], expected: dict[str, Column], contract: DatasetContract
+) -> list[Finding]:
+    dataset = f"{contract.system}/{contract.dataset}"
+    warnings = [
+        Finding(
+            None,
+            name,
+            "unexpected_column",
+            WARNING,
+            f"column {name} is not in the contract of {dataset}: not read (schema drift)",
+        )
+        for name in dict.fromkeys(names)
+        if name and name not in expected
+    ]
+    warnings += [
+        Finding(
+            None,
+            name,
+            "unread_column_missing",
+            WARNING,
+            f"column {name} is missing; it is never read, so the file loads",
+        )
+        for name in expected
+        if name not in names
+    ]
+    return warnings
+
+
+def _incomplete_header(
+    file_name: str, line: int, names: list[str], read: set[str], expected: dict[str, Column]
+) -> ExportError:
+    """The refusal of a header that names some expected columns but not all that are read."""
+    missing = [name for name in expected if name in read and name not in names]
+    unknown = [name for name in dict.fromkeys(names) if name and name not in expected]
+    listed = ", ".join(missing)
+    if len(missing) == 1 and len(unknown) == 1:
+        return ExportError(
+            f"{file_name}: header on line {line}: column {missing[0]} is missing and "
+            f"{unknown[0]} is not a column of the export: renamed? (expected {missing[0]})",
+            rule="header_column_renamed",
+            line=line,
+        )
+    extra = f"; unknown column(s): {', '.join(unknown)}" if unknown else ""
+    return ExportError(
+        f"{file_name}: header on line {line}: missing column(s) {listed}{extra}",
+        rule="header_column_missing",
+        line=line,
+    )
+
+
+def _refuse_other_delimiter(
+    text: str, expected: dict[str, Column], contract: DatasetContract, file_name: str
+) -> None:
+    """Raise when the header is there but its cells are separated by something else."""
+    for number, line in enumerate(text.splitlines()[:HEADER_SEARCH_ROWS], start=1):
+        for delimiter, name in _OTHER_DELIMITERS.items():
+            cells = {normalise_header(cell) for cell in line.split(delimiter)}
+            if len(expected.keys() & cells) >= MIN_HEADER_MATCHES:
+                raise ExportError(
+                    f"{file_name}: wrong delimiter: the header on line {number} is separated "
+                    f"by {name}; {contract.system}/{contract.dataset} exports are comma-separated",
+                    rule="wrong_delimiter",
+                    line=number,
+                )
+
+
+def _refuse_truncated_last_row(
+    text: str, records: list[tuple[int, list[str]]], width: int, file_name: str
+) -> None:
+    """A file that ends in the middle of a row was cut off while it was copied: refuse it.
+
+    Without a final line break and one cell short or with an open quote, the last row is
+    not a row the source system wrote.
+    """
+    if not records or text.endswith(("\n", "\r")):
+        return
+    line, cells = records[-1]
+    if len(cells) < width or text.count('"') % 2:
+        raise ExportError(
+            f"{file_name}: truncated last row: the file ends inside the row on line {line} "
+            f"({len(cells)} of {width} cells, no final line break): an interrupted copy?",
+            rule="truncated_last_row",
+            line=line,
+        )
+
+
+def staff_number_pattern() -> re.Pattern[str]:
+    """The shape of a 職員番号 (DXKPI_STAFF_NUMBER_PATTERN, six digits by default)."""
+    return re.compile(os.environ.get("DXKPI_STAFF_NUMBER_PATTERN", DEFAULT_STAFF_NUMBER_PATTERN))
+
+
+def _checked_staff_number(number: str, shape: re.Pattern[str]) -> str:
+    if shape.fullmatch(number):
+        return number
+    parts = [part for part in _ANY_SEPARATOR.split(number) if part]
+    if len(parts) > 1 and all(shape.fullmatch(part) for part in parts):
+        raise ValueProblem(
+            "several_staff_numbers",
+            f"the cell holds {len(parts)} staff numbers where one is expected (a group ID?): "
+            "refused rather than counted as one person",
+        )
+    raise ValueProblem(
+        "staff_number_shape", f"not a staff number of the expected shape ({shape.pattern})"
     )
 
 
 def _parser_for(column: Column, ward_code: str, pseudonyms: Pseudonymiser) -> Callable[[str], Any]:
+    shape = staff_number_pattern()
+
+    def staff_number(text: str) -> str | None:
+        number = normalise_code(text)
+        if not number:
+            return None
+        return pseudonyms.pseudonym(ward_code, _checked_staff_number(number, shape))
+
     def staff_list(text: str) -> str | None:
         numbers = [n for n in _STAFF_LIST_SEPARATORS.split(normalise_code(text)) if n.strip()]
-        return ";".join(pseudonyms.pseudonym(ward_code, n) for n in numbers) or None
+        checked = [_checked_staff_number(n.strip(), shape) for n in numbers]
+        return ";".join(pseudonyms.pseudonym(ward_code, n) for n in checked) or None
 
     parsers: dict[Kind, Callable[[str], Any]] = {
         Kind.CODE: lambda text: normalise_code(text) or None,
@@ -116,9 +275,7 @@ def _parser_for(column: Column, ward_code: str, pseudonyms: Pseudonymiser) -> Ca
         Kind.AMOUNT: parse_integer,
         Kind.DECIMAL: parse_decimal,
         Kind.FISCAL_YEAR: parse_fiscal_year,
-        Kind.STAFF_ID: lambda text: (
-            pseudonyms.pseudonym(ward_code, text) if normalise_code(text) else None
-        ),
+        Kind.STAFF_ID: staff_number,
         Kind.STAFF_ID_LIST: staff_list,
     }
     return parsers[column.kind]
@@ -238,20 +395,23 @@ def read_export(
         raw: The file's bytes when the caller has read them already (read here otherwise).
 
     Raises:
-        ExportError: the file cannot be decoded or has no header with every expected column.
+        ExportError: the file is empty, binary, undecodable, cut off, or has no header with
+            every column read; the error's `rule` and message name which.
     """
     file_name = landing_file.name
     raw = landing_file.path.read_bytes() if raw is None else raw
     try:
+        check_is_text(raw)
         text, encoding = decode_export(raw)
     except ExportError as error:
-        raise ExportError(f"{file_name}: {error}") from None
+        raise ExportError(f"{file_name}: {error}", error.rule, error.line) from None
     records = _records_with_lines(text, file_name)
-    header_index = _find_header(records, contract, file_name)
-    header = [normalise_header(cell) for cell in records[header_index][1]]
+    found = _find_header(records, contract, text, file_name)
+    header = found.cells
     rows = [
-        (line, cells) for line, cells in records[header_index + 1 :] if any(map(str.strip, cells))
+        (line, cells) for line, cells in records[found.index + 1 :] if any(map(str.strip, cells))
     ]
+    _refuse_truncated_last_row(text, rows, len(header), file_name)
     # A row with too few or too many cells has its values in the wrong columns: it is refused
     # as a whole, and none of its cells is parsed (nor quoted in a message).
     problems = _cell_count_problems(file_name, rows, len(header))
@@ -273,4 +433,5 @@ def read_export(
     accepted = frame[keep].reset_index(drop=True)
     lineage = lineage_frame(landing_file, hashlib.sha256(raw).hexdigest(), lines[keep], loaded_at)
     problems.sort(key=lambda p: (p.source_row, p.column))
-    return ExportRead(pd.concat([lineage, accepted], axis=1), problems, encoding, len(rows))
+    frame = pd.concat([lineage, accepted], axis=1)
+    return ExportRead(frame, problems, encoding, len(rows), found.warnings)
