@@ -325,7 +325,10 @@ def _training_enrollment() -> list[Rule]:
         between("applied_on", EARLIEST_SESSION_DATE, LATEST_DATE),
         between("completed_on", EARLIEST_SESSION_DATE, LATEST_DATE),
         not_after("completed_on", "reference_date"),
-        not_before("completed_on", "applied_on", severity="warning"),
+        # An application dated after the export was taken: a clock or a typo, worth a look.
+        not_after("applied_on", "reference_date", severity="warning"),
+        # A completion dated before its application is no completion: the row is quarantined.
+        not_before("completed_on", "applied_on"),
     ]
 
 

@@ -457,7 +457,10 @@ def test_empty_frame_fails_the_row_count() -> None:
 
 def test_warning_only_failure_keeps_success_but_is_listed() -> None:
     frame = valid_frame("training_enrollment")
-    frame.loc[[1, 4], "completed_on"] = pd.Timestamp("2025-01-01")  # before applied_on
+    # Applied after the export's reference date (completed_on left blank: a pending row).
+    frame.loc[[1, 4], "applied_on"] = pd.Timestamp("2026-01-01")
+    frame.loc[[1, 4], "completed_on"] = pd.NaT
+    frame.loc[[1, 4], "status"] = "申込"
 
     result = run_suite("training_enrollment", frame)
 
@@ -466,12 +469,12 @@ def test_warning_only_failure_keeps_success_but_is_listed() -> None:
     (warning,) = result.warnings
     assert warning == FailedExpectation(
         expectation=PAIR,
-        column="completed_on",
+        column="applied_on",
         severity="warning",
-        rule="completed_on >= applied_on",
+        rule="applied_on <= reference_date",
         unexpected_count=2,
         source_rows=[line(1), line(4)],
-        sample_values=["2025-01-01"],
+        sample_values=["2026-01-01"],
     )
     assert "passed with warnings" in result.describe("e.csv")
 

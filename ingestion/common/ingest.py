@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -23,12 +24,27 @@ from ingestion.common.loader import (
     record_rejection,
     was_rejected,
 )
-from ingestion.common.problems import ExportError, RowProblem
+from ingestion.common.problems import (
+    REFUSAL,
+    WARNING,
+    ExportError,
+    Finding,
+    RowProblem,
+)
 from ingestion.common.pseudonym import Pseudonymiser
 from ingestion.common.reader import ExportRead, read_export
 
 # Rows read before they are checked and loaded: bounds memory however many files wait.
 CHUNK_ROWS = 250_000
+# A file with a larger share of rows breaking row rules is refused as a whole: such a file is
+# not a good export with a few slips, and loading its remainder would mislead.
+DEFAULT_MAX_QUARANTINE_SHARE = 0.05
+FIRST_FINDINGS_IN_REASON = 5
+
+
+def max_quarantine_share() -> float:
+    """The share of rows a file may have quarantined and still load (DXKPI_QUARANTINE_MAX_SHARE)."""
+    return float(os.environ.get("DXKPI_QUARANTINE_MAX_SHARE", DEFAULT_MAX_QUARANTINE_SHARE))
 
 
 class CheckOutcome(Protocol):
@@ -41,6 +57,28 @@ class CheckOutcome(Protocol):
     def warnings(self) -> Sequence[object]: ...
 
     def describe(self, source_file: str) -> str: ...
+
+
+class BrokenRowRule(Protocol):
+    """A row rule some rows of an export break (see `expectations.row_rules`)."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def column(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def source_rows(self) -> list[int]: ...
+
+
+class RowRules(Protocol):
+    """Finds the rows of an export's frame that break a row rule of its dataset."""
+
+    def __call__(self, dataset: str, frame: pd.DataFrame) -> Sequence[BrokenRowRule]: ...
 
 
 class Validator(Protocol):
@@ -75,6 +113,31 @@ class ExportOutcome:
     reason: str = ""
     encoding: str = ""
     file_sha256: str = ""
+    rows_read: int = 0
+    warnings: list[Finding] = field(default_factory=list)
+    refusal: Finding | None = None
+
+    @property
+    def rows_quarantined(self) -> int:
+        """Rows set aside by a row rule (of a loaded file, or that led to a refusal)."""
+        return len({problem.source_row for problem in self.row_problems})
+
+    def findings(self) -> list[Finding]:
+        """Everything found in the file: why it was refused, rows set aside, warnings."""
+        found = [self.refusal] if self.refusal else []
+        found += [problem.finding() for problem in self.row_problems]
+        found += self.warnings
+        if self.check is not None:
+            found += [_suite_warning(w) for w in self.check.warnings]
+        return found
+
+
+def _suite_warning(failure: object) -> Finding:
+    """A warning-severity expectation that failed on a loaded file, as a file finding."""
+    column = getattr(failure, "column", None) or ""
+    rule = str(getattr(failure, "expectation", "suite_warning")).removeprefix("expect_")
+    describe = getattr(failure, "describe", None)
+    return Finding(None, column, rule, WARNING, describe() if describe else str(failure))
 
 
 @dataclass(frozen=True)
@@ -121,8 +184,79 @@ def _read_if_new(
         export = read_export(landing_file, contract, pseudonyms, loaded_at, raw)
     except ExportError as error:
         record_rejection(con, contract.table, source_file, digest, str(error))
-        return ExportOutcome(source_file, Status.REJECTED, reason=str(error), file_sha256=digest)
+        refusal = Finding(error.line, "", error.rule, REFUSAL, str(error))
+        return ExportOutcome(
+            source_file, Status.REJECTED, reason=str(error), file_sha256=digest, refusal=refusal
+        )
     return _ReadExport(landing_file, digest, export, previous)
+
+
+def _quarantine(
+    item: _ReadExport, contract: DatasetContract, row_rules: RowRules | None
+) -> _ReadExport:
+    """Set aside the rows that break a row rule of the dataset's suite."""
+    if row_rules is None:
+        return item
+    export = item.export
+    broken = row_rules(contract.table, export.frame)
+    if not broken:
+        return item
+    headers = {column.name: column.header for column in contract.columns}
+    name = item.landing_file.name
+    problems = [
+        RowProblem(name, row, headers.get(rule.column, rule.column), rule.code, rule.message)
+        for rule in broken
+        for row in rule.source_rows
+    ]
+    lines = {problem.source_row for problem in problems}
+    keep = ~export.frame["source_row"].isin(list(lines))
+    frame = export.frame[keep.to_numpy()].reset_index(drop=True)
+    merged = sorted(export.problems + problems, key=lambda p: (p.source_row, p.column))
+    return replace(item, export=replace(export, frame=frame, problems=merged))
+
+
+def _breaker_refusal(item: _ReadExport, max_share: float) -> str | None:
+    """The reason to refuse a file whose share of quarantined rows is above `max_share`."""
+    export = item.export
+    lines = {problem.source_row for problem in export.problems}
+    if not export.rows_read or len(lines) <= max_share * export.rows_read:
+        return None
+    by_rule: dict[tuple[str, str], list[int]] = {}
+    for problem in export.problems:
+        by_rule.setdefault((problem.rule, problem.column), []).append(problem.source_row)
+    ranked = sorted(by_rule.items(), key=lambda entry: -len(entry[1]))
+    causes = "; ".join(
+        f"{rule} on {column} ({len(rows)} rows, first line {min(rows)})"
+        for (rule, column), rows in ranked[:FIRST_FINDINGS_IN_REASON]
+    )
+    return (
+        f"{item.landing_file.name}: {len(lines)} of {export.rows_read} rows "
+        f"({len(lines) / export.rows_read:.0%}) break row rules, more than the "
+        f"{max_share:.0%} a file may have quarantined: refused as untrustworthy. "
+        f"Causes: {causes}"
+    )
+
+
+def _refuse_untrustworthy(
+    con: duckdb.DuckDBPyConnection, contract: DatasetContract, item: _ReadExport, reason: str
+) -> ExportOutcome:
+    """Refuse a file tripped by the quarantine's circuit breaker, keeping its row findings."""
+    name = item.landing_file.name
+    record_rejection(con, contract.table, name, item.digest, reason)
+    export = item.export
+    return ExportOutcome(
+        name,
+        Status.REJECTED,
+        0,
+        export.problems,
+        None,
+        reason,
+        export.encoding,
+        item.digest,
+        export.rows_read,
+        export.warnings,
+        Finding(None, "", "too_many_rows_quarantined", REFUSAL, reason),
+    )
 
 
 def _check_and_load(
@@ -140,6 +274,9 @@ def _check_and_load(
         export, check = item.export, checks[name]
         if not check.success:
             reason = check.describe(name)
+            docs = getattr(check, "docs_url", None)
+            if docs:
+                reason += f"\nData Docs: {docs}"
             record_rejection(con, contract.table, name, item.digest, reason)
             outcomes.append(
                 ExportOutcome(
@@ -151,6 +288,9 @@ def _check_and_load(
                     reason,
                     export.encoding,
                     item.digest,
+                    export.rows_read,
+                    export.warnings,
+                    Finding(None, "", "expectation_suite", REFUSAL, reason),
                 )
             )
             continue
@@ -174,6 +314,8 @@ def _check_and_load(
                 "",
                 export.encoding,
                 item.digest,
+                export.rows_read,
+                export.warnings,
             )
         )
     return outcomes
@@ -187,10 +329,16 @@ def ingest_exports(
     pseudonyms: Pseudonymiser,
     loaded_at: datetime,
     expected: Mapping[Path, str] | None = None,
+    row_rules: RowRules | None = None,
+    max_share: float | None = None,
 ) -> list[ExportOutcome]:
     """Read, check and load exports of one dataset; never write anything for a file that fails.
 
     `expected` maps paths to the content hash a sensor asked for (see `_read_if_new`).
+    Rows that break a parsing rule or one of `row_rules` are quarantined (left out, named in
+    `ops.row_problems` and in the outcome) and the rest of the file loads, unless more than
+    `max_share` of its rows (default `max_quarantine_share()`) are: then the whole file is
+    refused, its row findings kept with the refusal.
 
     A file is never moved or changed: a refused file stays in the landing zone, and its digest
     is recorded so that it is reported once, until a corrected export replaces it. Exports are
@@ -200,6 +348,7 @@ def ingest_exports(
         KeyChangedError: the pseudonym key is not the one the warehouse was built with.
     """
     check_pseudonym_key(con, pseudonyms.fingerprint())
+    share = max_quarantine_share() if max_share is None else max_share
     outcomes: list[ExportOutcome] = []
     pending: dict[str, _ReadExport] = {}
     rows = 0
@@ -208,6 +357,11 @@ def ingest_exports(
         item = _read_if_new(con, path, contract, pseudonyms, loaded_at, wanted)
         if isinstance(item, ExportOutcome):
             outcomes.append(item)
+            continue
+        item = _quarantine(item, contract, row_rules)
+        refusal = _breaker_refusal(item, share)
+        if refusal is not None:
+            outcomes.append(_refuse_untrustworthy(con, contract, item, refusal))
             continue
         pending[item.landing_file.name] = item
         rows += len(item.export.frame)

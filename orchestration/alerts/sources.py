@@ -57,9 +57,10 @@ CHECK_ACTIONS = {
     "outstanding_rejections": (
         "Refused files wait for a corrected export: ask the wards named in the file alerts."
     ),
-    "rejected_rows": (
-        "Rows were left out of loaded files: open the check for the rules and lines, and ask "
-        "the ward to correct the source system if the rule is right."
+    "file_warnings": (
+        "Files loaded but deserve a look (a column the contract does not know, a suite "
+        "warning): open the check, or `dxkpi-dq explain <file>`; update the contract in "
+        "ingestion/ if the export changed for good, or ask the ward."
     ),
     "ward_freshness": (
         "Wards are late with this dataset: open the check for which wards and since when, "

@@ -15,10 +15,12 @@ import dagster as dg
 from pydantic import Field
 
 from expectations import run_suite_per_file
+from expectations.row_rules import broken_row_rules
 from ingestion.common.contract import DatasetContract
 from ingestion.common.ingest import ExportOutcome, Status, ingest_exports
 from ingestion.common.landing import Unrecognised
-from ingestion.common.ledger import NOT_RECOGNISED, FileVersion
+from ingestion.common.ledger import NOT_RECOGNISED, FileOutcome, FileVersion, RowCounts
+from ingestion.common.problems import WARNING
 from ingestion.common.pseudonym import Pseudonymiser
 from ingestion.registry import FILE_CONTRACTS
 from orchestration.freshness import freshness_policy
@@ -26,7 +28,7 @@ from orchestration.resources import LandingZoneResource, WarehouseResource
 from orchestration.settings import WAREHOUSE_POOL
 
 SUITE_CHECK = "expectation_suite"
-ROW_CHECK = "rejected_rows"
+ROW_CHECK = "file_warnings"
 OUTSTANDING_CHECK = "outstanding_rejections"
 
 
@@ -41,8 +43,8 @@ def summarise(outcomes: list[ExportOutcome]) -> dict[str, int]:
     for outcome in outcomes:
         counts[outcome.status.value] += 1
     counts["rows_loaded"] = sum(o.rows_loaded for o in outcomes)
-    counts["rows_rejected"] = sum(
-        len(o.row_problems) for o in outcomes if o.status is not Status.REJECTED
+    counts["rows_quarantined"] = sum(
+        o.rows_quarantined for o in outcomes if o.status is not Status.REJECTED
     )
     return counts
 
@@ -65,23 +67,33 @@ def _suite_check(table: str, outcomes: list[ExportOutcome]) -> dg.AssetCheckResu
 
 
 def _row_check(outcomes: list[ExportOutcome]) -> dg.AssetCheckResult:
-    """Rows left out of loaded files, and suite warnings on them: reported, not blocking."""
+    """Loaded files that deserve a look: schema drift, suite warnings (WARN).
+
+    Rows quarantined within the allowed share are what the quarantine is for: they are
+    counted here and listed by `dxkpi-dq explain`, but do not fail the check. A file with too
+    many is refused, and that fails `expectation_suite`.
+    """
     loaded = [o for o in outcomes if o.status in (Status.LOADED, Status.REPLACED)]
-    problems = [p for o in loaded for p in o.row_problems]
-    examples = "\n".join(f"- {p.describe()}" for p in problems[:20])
-    warned = [o for o in loaded if o.check is not None and o.check.warnings]
-    warnings = "\n\n".join(o.check.describe(o.source_file) for o in warned if o.check)
+    warned = [o for o in loaded if any(f.severity == WARNING for f in o.findings())]
+    listing = "\n".join(
+        f"- {o.source_file}: {f.message}"
+        for o in warned
+        for f in o.findings()
+        if f.severity == WARNING
+    )
+    quarantined = [o for o in loaded if o.rows_quarantined]
     return dg.AssetCheckResult(
         check_name=ROW_CHECK,
-        passed=not problems and not warned,
+        passed=not warned,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
-            "rows_rejected": len(problems),
-            "first_problems": dg.MetadataValue.md(examples or "none"),
-            "files_with_suite_warnings": len(warned),
-            "suite_warnings": dg.MetadataValue.md(warnings or "none"),
-            "see_table": "ops.row_problems",
+            "files_with_warnings": len(warned),
+            "warnings": dg.MetadataValue.md(listing[:4000] or "none"),
+            "rows_quarantined": sum(o.rows_quarantined for o in quarantined),
+            "files_with_quarantined_rows": len(quarantined),
+            "see": "dxkpi-dq explain <file>",
         },
+        description="Loaded files with schema drift or suite warnings; rows quarantined",
     )
 
 
@@ -98,7 +110,7 @@ def _outstanding_check(outcomes: list[ExportOutcome]) -> dg.AssetCheckResult:
             "waiting_for_correction": dg.MetadataValue.md(
                 "\n".join(f"- {o.source_file}" for o in refused) or "none"
             ),
-            "see_table": "ops.file_rejections",
+            "see": "dxkpi-dq status",
         },
     )
 
@@ -109,8 +121,10 @@ def _log_outcome(log: dg.DagsterLogManager, outcome: ExportOutcome) -> None:
     elif outcome.status in (Status.LOADED, Status.REPLACED):
         log.info(
             f"{outcome.status.value} {outcome.source_file}: {outcome.rows_loaded} rows "
-            f"({outcome.encoding}), {len(outcome.row_problems)} rows left out"
+            f"({outcome.encoding}), {outcome.rows_quarantined} rows quarantined"
         )
+    for finding in outcome.warnings:
+        log.warning(f"{outcome.source_file}: {finding.message}")
 
 
 class LandingFilesConfig(dg.Config):
@@ -159,6 +173,15 @@ def record_unrecognised(landing: LandingZoneResource, strays: list[Unrecognised]
     )
 
 
+def ledger_outcome(outcome: ExportOutcome) -> FileOutcome:
+    """What the ledger keeps of an export's outcome: state, reason, rows, findings."""
+    version = FileVersion(outcome.source_file, outcome.file_sha256)
+    if outcome.status not in (Status.LOADED, Status.REPLACED, Status.REJECTED):
+        return FileOutcome(version, outcome.status.value, outcome.reason)
+    rows = RowCounts(outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined)
+    return FileOutcome(version, outcome.status.value, outcome.reason, rows, outcome.findings())
+
+
 def ingest_dataset(
     contract: DatasetContract,
     warehouse: WarehouseResource,
@@ -175,14 +198,17 @@ def ingest_dataset(
     paths, expected = _exports_to_read(contract, landing, files, log)
     with warehouse.connect() as con:
         outcomes = ingest_exports(
-            con, paths, contract, run_suite_per_file, pseudonyms, datetime.now(), expected
+            con,
+            paths,
+            contract,
+            run_suite_per_file,
+            pseudonyms,
+            datetime.now(),
+            expected,
+            broken_row_rules,
         )
-    landing.ledger().record_many(
-        (
-            (FileVersion(o.source_file, o.file_sha256), o.status.value, o.reason)
-            for o in outcomes
-            if o.file_sha256
-        ),
+    landing.ledger().record_outcomes(
+        (ledger_outcome(o) for o in outcomes if o.file_sha256),
         run_id,
     )
     for outcome in outcomes:
