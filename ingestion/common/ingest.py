@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
@@ -155,11 +155,14 @@ def _read_if_new(
     pseudonyms: Pseudonymiser,
     loaded_at: datetime,
     expected_sha256: str | None = None,
+    again: bool = False,
 ) -> _ReadExport | ExportOutcome:
     """Read an export unless these bytes were loaded or refused already.
 
     With `expected_sha256` (the version a sensor asked for), other bytes are not read: the
-    file was overwritten since, and the newer version gets a request of its own.
+    file was overwritten since, and the newer version gets a request of its own. With `again`
+    (an operator's reprocess request) the bytes are read even if they were loaded or refused:
+    the rules or the reference data may have changed since.
     """
     source_file = f"{path.parent.name}/{path.name}"
     try:
@@ -174,12 +177,12 @@ def _read_if_new(
             reason=f"overwritten before it was read (now {digest[:12]})",
             file_sha256=expected_sha256,
         )
-    if was_rejected(con, source_file, digest):
+    if not again and was_rejected(con, source_file, digest):
         return ExportOutcome(source_file, Status.STILL_REJECTED, file_sha256=digest)
     try:
         landing_file = parse_landing_path(path)
         previous = current_load(con, contract.table, landing_file)
-        if previous is not None and previous.file_sha256 == digest:
+        if not again and previous is not None and previous.file_sha256 == digest:
             return ExportOutcome(source_file, Status.UNCHANGED, file_sha256=digest)
         export = read_export(landing_file, contract, pseudonyms, loaded_at, raw)
     except ExportError as error:
@@ -331,6 +334,7 @@ def ingest_exports(
     expected: Mapping[Path, str] | None = None,
     row_rules: RowRules | None = None,
     max_share: float | None = None,
+    again: Collection[Path] = (),
 ) -> list[ExportOutcome]:
     """Read, check and load exports of one dataset; never write anything for a file that fails.
 
@@ -338,7 +342,8 @@ def ingest_exports(
     Rows that break a parsing rule or one of `row_rules` are quarantined (left out, named in
     `ops.row_problems` and in the outcome) and the rest of the file loads, unless more than
     `max_share` of its rows (default `max_quarantine_share()`) are: then the whole file is
-    refused, its row findings kept with the refusal.
+    refused, its row findings kept with the refusal. Paths in `again` are read even when
+    their bytes were loaded or refused before (reprocessing).
 
     A file is never moved or changed: a refused file stays in the landing zone, and its digest
     is recorded so that it is reported once, until a corrected export replaces it. Exports are
@@ -354,7 +359,7 @@ def ingest_exports(
     rows = 0
     for path in paths:
         wanted = expected.get(path) if expected else None
-        item = _read_if_new(con, path, contract, pseudonyms, loaded_at, wanted)
+        item = _read_if_new(con, path, contract, pseudonyms, loaded_at, wanted, path in again)
         if isinstance(item, ExportOutcome):
             outcomes.append(item)
             continue

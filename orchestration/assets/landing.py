@@ -139,6 +139,10 @@ class LandingFilesConfig(dg.Config):
         default=None,
         description="path relative to the landing zone -> SHA-256; leave out to scan",
     )
+    reprocess: list[str] = Field(
+        default_factory=list,
+        description="paths read again even if their bytes were loaded or refused before",
+    )
 
 
 def _exports_to_read(
@@ -189,6 +193,7 @@ def ingest_dataset(
     log: dg.DagsterLogManager,
     files: dict[str, str] | None = None,
     run_id: str | None = None,
+    reprocess: list[str] | None = None,
 ) -> list[ExportOutcome]:
     """Ingest the named exports of one dataset, or every complete one not loaded yet.
 
@@ -206,6 +211,7 @@ def ingest_dataset(
             datetime.now(),
             expected,
             broken_row_rules,
+            again={Path(landing.path) / name for name in reprocess or ()},
         )
     landing.ledger().record_outcomes(
         (ledger_outcome(o) for o in outcomes if o.file_sha256),
@@ -244,7 +250,13 @@ def build_landing_asset(contract: DatasetContract) -> dg.AssetsDefinition:
         landing: LandingZoneResource,
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         outcomes = ingest_dataset(
-            contract, warehouse, landing, context.log, config.files, context.run_id
+            contract,
+            warehouse,
+            landing,
+            context.log,
+            config.files,
+            context.run_id,
+            config.reprocess,
         )
         yield dg.MaterializeResult(metadata=summarise(outcomes))
         yield _suite_check(contract.table, outcomes)

@@ -41,6 +41,7 @@ RUN_KEY_TAG = "dagster/run_key"  # the tag Dagster puts on a run launched with a
 # A burst larger than this (a national re-export, say) is split into several runs.
 MAX_FILES_PER_RUN = 2000
 MAX_ATTEMPTS = 3
+REPROCESS_PREFIX = "reprocess-"
 _FINISHED = {
     dg.DagsterRunStatus.SUCCESS,
     dg.DagsterRunStatus.FAILURE,
@@ -75,18 +76,25 @@ def run_request(
     graph: BaseAssetGraph,
     tables: Iterable[str] = (),
     everything: bool = False,
+    reprocess: bool = False,
 ) -> dg.RunRequest:
     """The run that reads these file versions and builds and publishes what follows from them.
 
     The run selects the raw assets of the versions (and of `tables`, even without a file) and
     everything downstream (`everything`: every asset): one run, one process, from export to
     published marts. Inside it the blocking suite checks hold back dbt and the publication
-    when a file is refused.
+    when a file is refused. With `reprocess`, the versions are read again even if they were
+    loaded or refused before (an operator's request).
     """
     files: dict[str, dict[str, str]] = {table: {} for table in tables}
     for version in versions:
         files.setdefault(_table_of(version.path), {})[version.path] = version.sha256
-    ops = {_ASSETS[table].op.name: {"config": {"files": named}} for table, named in files.items()}
+    ops = {
+        _ASSETS[table].op.name: {
+            "config": {"files": named, "reprocess": sorted(named) if reprocess else []}
+        }
+        for table, named in files.items()
+    }
     raw = [_ASSETS[table].key for table in sorted(files)]
     selection = dg.AssetSelection.assets(*raw).downstream().resolve(graph)
     return dg.RunRequest(
@@ -119,7 +127,8 @@ def _follow_up(
         run = _run_of(instance, run_key)
         versions = [FileVersion(e.path, e.sha256, e.size) for e in entries]
         if run is None:
-            again.append(run_request(run_key, versions, graph))
+            reprocess = run_key.startswith(REPROCESS_PREFIX)
+            again.append(run_request(run_key, versions, graph, reprocess=reprocess))
         elif run.status in _FINISHED:
             retry += _retry_or_give_up(ledger, run, entries, log)
             dead_runs.append(run.run_id)
@@ -141,6 +150,30 @@ def _retry_or_give_up(
     if retry:
         log.warning(f"{len(retry)} files asked for again: {reason}")
     return retry
+
+
+def _reprocess_requests(
+    ledger: Ledger, landing: LandingZoneResource, graph: BaseAssetGraph, log: logging.Logger
+) -> list[dg.RunRequest]:
+    """One run for the files an operator asked to read again (`dxkpi-dq reprocess`)."""
+    pending = ledger.pending_reprocess()
+    if not pending:
+        return []
+    root = Path(landing.path)
+    survey = landing.survey()
+    exports = {e.path.relative_to(root).as_posix(): e.path for e in survey.exports}
+    present = [r for r in pending if r.path in exports]
+    for gone in (r for r in pending if r.path not in exports):
+        log.warning(f"reprocess #{gone.id}: {gone.path} is not a complete export here: skipped")
+    run_key = f"{REPROCESS_PREFIX}{pending[-1].id}"
+    versions = list(ledger.hash_files(root, [exports[r.path] for r in present]).values())
+    if versions:
+        ledger.request(versions, run_key)
+    ledger.dispatch_reprocess([r.id for r in pending], run_key)
+    if not versions:
+        return []
+    log.info(f"{len(versions)} files read again on request ({run_key})")
+    return [run_request(run_key, versions, graph, reprocess=True)]
 
 
 def _sensor_run_in_flight(instance: dg.DagsterInstance) -> bool:
@@ -193,6 +226,7 @@ def landing_zone_sensor(
     new = [v for v in versions.values() if (v.path, v.sha256) not in known]
     graph = context.repository_def.asset_graph
     requests, retry, dead_runs = _follow_up(context.instance, ledger, graph, context.log)
+    requests += _reprocess_requests(ledger, landing, graph, context.log)
     pending = new + retry
     for chunk in _chunks(pending):
         run_key = batch_run_key(chunk, dead_runs if retry else ())
