@@ -16,6 +16,7 @@ from orchestration.resources import (
     ServingResource,
     WarehouseResource,
 )
+from orchestration.sensors.alerts import alert_sensor
 from orchestration.sensors.catalogue import catalogue_sensor
 from orchestration.sensors.freshness import freshness_sensor, ward_freshness_checks
 from orchestration.sensors.landing import landing_zone_sensor
@@ -48,7 +49,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=[unrecognised_files, *ward_freshness_checks],
         jobs=[everything_job],
         schedules=[nightly_schedule()],
-        sensors=[landing_zone_sensor, catalogue_sensor, freshness_sensor, automation_sensor],
+        sensors=[
+            landing_zone_sensor,
+            catalogue_sensor,
+            freshness_sensor,
+            automation_sensor,
+            alert_sensor,
+        ],
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )

@@ -87,6 +87,12 @@ def test_sensors_and_automation_run_by_default_and_runs_stay_in_one_process() ->
         for sensor in defs.sensors or []
         if sensor.default_status == dg.DefaultSensorStatus.RUNNING
     }
-    assert {"landing_zone_sensor", "catalogue_sensor", "dxkpi_automation"} <= running
+    assert {
+        "landing_zone_sensor",
+        "catalogue_sensor",
+        "freshness_sensor",
+        "dxkpi_automation",
+        "alert_sensor",
+    } <= running
     job = defs.resolve_job_def("dxkpi_everything")
     assert job.executor_def.name == "in_process"

@@ -28,6 +28,7 @@ refuses an integer cursor for them. PostgreSQL and in-memory storages read the s
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -93,15 +94,16 @@ FRESHNESS_ACTION = (
 )
 FILE_ACTIONS = {
     "rejected": (
-        "Ask the ward for a corrected export and drop it under the same name; the published "
-        "marts keep the previous build until then."
+        "`dxkpi-dq explain <file>` lists the cause and the rows behind it. Ask the ward for a "
+        "corrected export and drop it under the same name; after a rule or reference change, "
+        "`dxkpi-dq reprocess <file>`. The published marts keep the previous build until then."
     ),
     "still_rejected": (
         "The same refused bytes came again: ask the ward for a corrected export (same name)."
     ),
     RUN_FAILED: (
-        "Three runs died reading this file: open the run's logs, fix the cause, then re-export "
-        "the file or re-run."
+        "Three runs died reading this file: open the run's logs, fix the cause, then "
+        "`dxkpi-dq reprocess <file>`."
     ),
     NOT_RECOGNISED: (
         "Rename or move the file to <system>/<ward_code>_<dataset>_<YYYYMMDD>.csv, or remove "
@@ -339,9 +341,19 @@ def _ward_and_dataset(path: str) -> tuple[str | None, str | None]:
     return ward, dataset
 
 
+_DATA_DOCS = re.compile(r"\s*Data Docs: (\S+)")
+
+
 def file_incident(entry: LedgerEntry) -> Incident:
-    """The incident of a refused or unrecognised file version."""
+    """The incident of a refused or unrecognised file version.
+
+    A refusal by a suite carries the Data Docs page of its validation, linked in the message.
+    """
     ward, dataset = _ward_and_dataset(entry.path)
+    docs = _DATA_DOCS.search(entry.reason)
+    reason = safe_reason(_DATA_DOCS.sub("", entry.reason)) or "no reason recorded"
+    if docs:
+        reason += f" (validation: {docs.group(1)})"
     recognised = entry.state != NOT_RECOGNISED
     severity = ERROR if recognised else WARN
     label = entry.state.replace("_", " ")
@@ -356,8 +368,7 @@ def file_incident(entry: LedgerEntry) -> Incident:
         kind="file",
         severity=severity,
         title=f"File {entry.path} {label}",
-        message=f"{entry.path} (sha256 {entry.sha256[:12]}) is {label}: "
-        f"{safe_reason(entry.reason) or 'no reason recorded'}",
+        message=f"{entry.path} (sha256 {entry.sha256[:12]}) is {label}: {reason}",
         action=FILE_ACTIONS.get(entry.state, FILE_ACTIONS["rejected"]),
         link=link,
         ward=ward if recognised else None,
