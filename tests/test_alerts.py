@@ -5,76 +5,26 @@ file; a receiver that is down loses nothing."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pytest
+from alert_loopback import START, Receiver, Ticker, channels_of, jsonl
 
 from ingestion.common.ledger import FileVersion, Ledger
 from orchestration.alerts.channels import slack_escape
 from orchestration.alerts.incidents import Alert, IncidentStore, Transition, alerts_db_path
 from orchestration.alerts.sources import check_incident, safe_reason
 from orchestration.resources import LandingZoneResource
-from orchestration.sensors.alerts import build_alert_sensor
 
 UI = "http://dagster.test"
-START = datetime(2025, 7, 1, 9, 0, tzinfo=UTC)
 RAW_STAFF = dg.AssetKey(["raw", "hr_staff"])
+# The catalogue snapshot's suite: a landing dataset's suite is alerted per refused file instead.
+RAW_PACKAGES = dg.AssetKey(["raw", "opendata_package"])
 REFUSED_FILE = "hr/131016_staff_20250401.csv"
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1: records the JSON bodies it accepts, per path."""
-
-    def __init__(self, port: int = 0) -> None:
-        self.status = 202
-        self.received: dict[str, list[dict[str, Any]]] = {}
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.status < 300:
-                    receiver.received.setdefault(self.path, []).append(json.loads(body))
-                self.send_response(receiver.status)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def bodies(self, path: str) -> list[dict[str, Any]]:
-        return self.received.get(path, [])
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture(autouse=True)
@@ -103,46 +53,11 @@ def landing(tmp_path: Path) -> LandingZoneResource:
     )
 
 
-class Ticker:
-    """Runs the alert sensor on an instance, keeping its cursor between ticks."""
-
-    def __init__(
-        self, instance: dg.DagsterInstance, landing: LandingZoneResource, environ: dict[str, str]
-    ) -> None:
-        self.instance = instance
-        self.landing = landing
-        self.clock = Clock()
-        self.sensor = build_alert_sensor(clock=self.clock, environ=environ)
-        self.cursor: str | None = None
-
-    def tick(self, advance: float = 60) -> dg.SensorResult:
-        self.clock.advance(advance)
-        context = dg.build_sensor_context(
-            instance=self.instance, cursor=self.cursor, resources={"landing": self.landing}
-        )
-        result = self.sensor(context)
-        assert isinstance(result, dg.SensorResult)
-        assert not result.run_requests
-        self.cursor = result.cursor
-        return result
-
-    def at(self) -> str:
-        return self.clock.now.isoformat(timespec="seconds")
-
-
-def channels_of(receiver: Receiver, alerts_file: Path) -> dict[str, str]:
-    return {
-        "DXKPI_TEAMS_WEBHOOK_URL": receiver.url("/teams"),
-        "DXKPI_SLACK_WEBHOOK_URL": receiver.url("/slack"),
-        "DXKPI_ALERTS_FILE": str(alerts_file),
-    }
-
-
 def report_check(instance: dg.DagsterInstance, passed: bool) -> None:
-    """A blocking ERROR evaluation of raw/hr_staff:expectation_suite, as a run would record."""
+    """A blocking ERROR evaluation of the catalogue suite, as a run would record."""
     instance.report_runless_asset_event(
         dg.AssetCheckEvaluation(
-            asset_key=RAW_STAFF,
+            asset_key=RAW_PACKAGES,
             check_name="expectation_suite",
             passed=passed,
             severity=dg.AssetCheckSeverity.ERROR,
@@ -152,25 +67,17 @@ def report_check(instance: dg.DagsterInstance, passed: bool) -> None:
     )
 
 
-def jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-# The exact messages of the check incident -------------------------------------------------
-
-TITLE = "Check expectation_suite failed on raw/hr_staff"
+TITLE = "Check expectation_suite failed on raw/opendata_package"
 MESSAGE = (
-    "The ERROR check expectation_suite of raw/hr_staff failed. It is blocking: downstream "
-    "models and the publication wait. Counts: files_checked=3, files_rejected=1."
+    "The ERROR check expectation_suite of raw/opendata_package failed. It is blocking: "
+    "downstream models and the publication wait. Counts: files_checked=3, files_rejected=1."
 )
 ACTION = (
-    "A file was refused by its suite: see the refused-file alert for which one and why, and "
-    "ask the ward for a corrected export (same name). The published marts keep the previous "
-    "build until then."
+    "A catalogue snapshot was refused by its suite: open the check for the rule and rows that "
+    "failed. The previous snapshot and the published marts stand; the next snapshot is "
+    "checked again."
 )
-LINK = "http://dagster.test/assets/raw/hr_staff?view=checks"
+LINK = "http://dagster.test/assets/raw/opendata_package?view=checks"
 
 
 def teams_open(opened_at: str) -> dict[str, Any]:
@@ -196,7 +103,7 @@ def teams_open(opened_at: str) -> dict[str, Any]:
                             "type": "FactSet",
                             "facts": [
                                 {"title": "Severity", "value": "ERROR"},
-                                {"title": "Dataset", "value": "hr_staff"},
+                                {"title": "Dataset", "value": "opendata_package"},
                                 {"title": "Rule", "value": "expectation_suite"},
                                 {"title": "Opened", "value": opened_at},
                             ],
@@ -236,7 +143,7 @@ def slack_open(opened_at: str) -> dict[str, Any]:
                 "type": "section",
                 "fields": [
                     {"type": "mrkdwn", "text": "*Severity*\nERROR"},
-                    {"type": "mrkdwn", "text": "*Dataset*\nhr_staff"},
+                    {"type": "mrkdwn", "text": "*Dataset*\nopendata_package"},
                     {"type": "mrkdwn", "text": "*Rule*\nexpectation_suite"},
                     {"type": "mrkdwn", "text": f"*Opened*\n{opened_at}"},
                 ],
@@ -265,7 +172,7 @@ def slack_resolved(opened_at: str, resolved_at: str) -> dict[str, Any]:
 def line(status: str, opened_at: str, resolved_at: str | None = None) -> dict[str, Any]:
     return {
         "status": status,
-        "key": "check:raw/hr_staff:expectation_suite",
+        "key": "check:raw/opendata_package:expectation_suite",
         "kind": "check",
         "severity": "ERROR",
         "title": TITLE,
@@ -276,7 +183,7 @@ def line(status: str, opened_at: str, resolved_at: str | None = None) -> dict[st
         "resolved_at": resolved_at,
         "resolution": "the check passed again" if resolved_at else None,
         "ward": None,
-        "dataset": "hr_staff",
+        "dataset": "opendata_package",
         "file": None,
         "rule": "expectation_suite",
     }

@@ -69,6 +69,13 @@ def parse_landing_path(path: Path) -> LandingFile:
     return LandingFile(path, path.parent.name, ward_code, dataset, reference_date)
 
 
+def table_of(path: str) -> str:
+    """`hr/131016_staff_20250401.csv` -> `hr_staff`: the raw table of an export's path
+    (relative to the landing zone), for a path already classified as an export."""
+    system, name = path.split("/", 1)
+    return f"{system}_{name.split('_', 1)[1].rsplit('_', 1)[0]}"
+
+
 def is_complete(path: Path, settle_seconds: float, now: float | None = None) -> bool:
     """Tell whether an export has been fully written.
 

@@ -40,6 +40,7 @@ from dagster._core.events import DagsterEventType
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 
 from ingestion.common.ledger import NOT_RECOGNISED, RECEIVED_STATES, RUN_FAILED, LedgerEntry
+from ingestion.registry import FILE_CONTRACTS
 from orchestration.alerts.incidents import ERROR, WARN, Incident, Transition, ui_url
 from orchestration.cursor import JsonCursor
 
@@ -48,12 +49,15 @@ EVENTS_PER_TICK = 500
 REFUSED_STATES = frozenset({"rejected", "still_rejected", RUN_FAILED, NOT_RECOGNISED})
 MAX_REASON_CHARS = 400
 ASSET_JOB = "__ASSET_JOB"
+BLOCKING_CHECK_ERROR = "DagsterAssetCheckFailedError"
+PER_FILE_CHECKS = frozenset({"expectation_suite", "outstanding_rejections"})
+LANDING_TABLES = frozenset(contract.table for contract in FILE_CONTRACTS.values())
 
 CHECK_ACTIONS = {
     "expectation_suite": (
-        "A file was refused by its suite: see the refused-file alert for which one and why, "
-        "and ask the ward for a corrected export (same name). The published marts keep the "
-        "previous build until then."
+        "A catalogue snapshot was refused by its suite: open the check for the rule and rows "
+        "that failed. The previous snapshot and the published marts stand; the next snapshot "
+        "is checked again."
     ),
     "outstanding_rejections": (
         "Refused files wait for a corrected export: ask the wards named in the file alerts."
@@ -195,11 +199,24 @@ def check_incident(evaluation: dg.AssetCheckEvaluation) -> Incident:
     )
 
 
+def _alerted_per_file(evaluation: dg.AssetCheckEvaluation) -> bool:
+    """The suite and refusal checks of a landing dataset: each refused file has an incident of
+    its own, from the ledger, that resolves when its corrected export loads. The checks pass
+    again at the next run (they judge the files each run reads), which would resolve an
+    incident while the file is still refused."""
+    key = evaluation.asset_key
+    return (
+        evaluation.check_name in PER_FILE_CHECKS
+        and key.path[0] == "raw"
+        and key.path[-1] in LANDING_TABLES
+    )
+
+
 def check_transition(record: EventLogRecord) -> Transition | None:
     """Open on a failed evaluation, resolve on a passed one."""
     event = record.event_log_entry.dagster_event
     evaluation = event.event_specific_data if event else None
-    if not isinstance(evaluation, dg.AssetCheckEvaluation):
+    if not isinstance(evaluation, dg.AssetCheckEvaluation) or _alerted_per_file(evaluation):
         return None
     note = "the check passed again"
     return Transition(
@@ -233,6 +250,18 @@ def run_incident(run: dg.DagsterRun) -> Incident:
     )
 
 
+def _only_blocking_checks_failed(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """Whether every failed step of a run failed only because a blocking check did: the
+    check's own incident says so, a second one for the run would be noise."""
+    failures = instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE)
+    causes = {
+        getattr(getattr(entry.dagster_event.event_specific_data, "error", None), "cls_name", None)
+        for entry in failures
+        if entry.dagster_event is not None
+    }
+    return causes == {BLOCKING_CHECK_ERROR}
+
+
 def run_transition(
     instance: dg.DagsterInstance, record: EventLogRecord, open_keys: set[str]
 ) -> Transition | None:
@@ -240,7 +269,7 @@ def run_transition(
     event = record.event_log_entry.dagster_event
     failed = event is not None and event.event_type == DagsterEventType.RUN_FAILURE
     run = instance.get_run_by_id(record.event_log_entry.run_id)
-    if run is None:
+    if run is None or (failed and _only_blocking_checks_failed(instance, run.run_id)):
         return None
     incident = run_incident(run)
     if not failed and incident.key not in open_keys:

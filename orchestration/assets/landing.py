@@ -18,8 +18,14 @@ from expectations import run_suite_per_file
 from expectations.row_rules import broken_row_rules
 from ingestion.common.contract import DatasetContract
 from ingestion.common.ingest import ExportOutcome, Status, ingest_exports
-from ingestion.common.landing import Unrecognised
-from ingestion.common.ledger import NOT_RECOGNISED, FileOutcome, FileVersion, RowCounts
+from ingestion.common.landing import Unrecognised, table_of
+from ingestion.common.ledger import (
+    NOT_RECOGNISED,
+    FileOutcome,
+    FileVersion,
+    Ledger,
+    RowCounts,
+)
 from ingestion.common.problems import WARNING
 from ingestion.common.pseudonym import Pseudonymiser
 from ingestion.registry import FILE_CONTRACTS
@@ -66,22 +72,25 @@ def _suite_check(table: str, outcomes: list[ExportOutcome]) -> dg.AssetCheckResu
     )
 
 
-def _row_check(outcomes: list[ExportOutcome]) -> dg.AssetCheckResult:
-    """Loaded files that deserve a look: schema drift, suite warnings (WARN).
+def _row_check(
+    contract: DatasetContract, outcomes: list[ExportOutcome], ledger: Ledger
+) -> dg.AssetCheckResult:
+    """Files in the warehouse now that deserve a look: schema drift, suite warnings (WARN).
 
-    Rows quarantined within the allowed share are what the quarantine is for: they are
-    counted here and listed by `dxkpi-dq explain`, but do not fail the check. A file with too
-    many is refused, and that fails `expectation_suite`.
+    Judged on the current version of every file of the dataset (from the ledger), not only on
+    this run's: it fails until the file is corrected, and passes when it is. Rows quarantined
+    within the allowed share are what the quarantine is for: they are counted here and listed
+    by `dxkpi-dq explain`, but do not fail the check. A file with too many is refused.
     """
-    loaded = [o for o in outcomes if o.status in (Status.LOADED, Status.REPLACED)]
-    warned = [o for o in loaded if any(f.severity == WARNING for f in o.findings())]
+    warned = {
+        path: findings
+        for path, findings in ledger.current_findings(WARNING, f"{contract.system}/").items()
+        if table_of(path) == contract.table
+    }
     listing = "\n".join(
-        f"- {o.source_file}: {f.message}"
-        for o in warned
-        for f in o.findings()
-        if f.severity == WARNING
+        f"- {path}: {finding.message}" for path, findings in warned.items() for finding in findings
     )
-    quarantined = [o for o in loaded if o.rows_quarantined]
+    loaded = [o for o in outcomes if o.status in (Status.LOADED, Status.REPLACED)]
     return dg.AssetCheckResult(
         check_name=ROW_CHECK,
         passed=not warned,
@@ -89,11 +98,11 @@ def _row_check(outcomes: list[ExportOutcome]) -> dg.AssetCheckResult:
         metadata={
             "files_with_warnings": len(warned),
             "warnings": dg.MetadataValue.md(listing[:4000] or "none"),
-            "rows_quarantined": sum(o.rows_quarantined for o in quarantined),
-            "files_with_quarantined_rows": len(quarantined),
+            "rows_quarantined_this_run": sum(o.rows_quarantined for o in loaded),
+            "files_with_quarantined_rows_this_run": sum(1 for o in loaded if o.rows_quarantined),
             "see": "dxkpi-dq explain <file>",
         },
-        description="Loaded files with schema drift or suite warnings; rows quarantined",
+        description="Files loaded now with schema drift or suite warnings; rows quarantined",
     )
 
 
@@ -260,7 +269,7 @@ def build_landing_asset(contract: DatasetContract) -> dg.AssetsDefinition:
         )
         yield dg.MaterializeResult(metadata=summarise(outcomes))
         yield _suite_check(contract.table, outcomes)
-        yield _row_check(outcomes)
+        yield _row_check(contract, outcomes, landing.ledger())
         yield _outstanding_check(outcomes)
 
     return landing_asset

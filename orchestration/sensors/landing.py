@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from ingestion.common.landing import table_of
 from ingestion.common.ledger import RUN_FAILED, FileVersion, Ledger, LedgerEntry
 from orchestration.assets.landing import landing_assets, record_unrecognised, unrecognised_result
 from orchestration.assets.opendata import opendata_package
@@ -57,12 +58,6 @@ _IN_FLIGHT = {
 _ASSETS = {asset.key.path[-1]: asset for asset in landing_assets}
 
 
-def _table_of(path: str) -> str:
-    """`hr/131016_staff_20250401.csv` -> `hr_staff` (the path was classified as an export)."""
-    system, name = path.split("/", 1)
-    return f"{system}_{name.split('_', 1)[1].rsplit('_', 1)[0]}"
-
-
 def batch_run_key(versions: Iterable[FileVersion], retrying: Iterable[str] = ()) -> str:
     """A run key naming exactly these file versions (and the dead runs they are retried from:
     a retry of the same versions needs a key Dagster has not launched yet)."""
@@ -88,7 +83,7 @@ def run_request(
     """
     files: dict[str, dict[str, str]] = {table: {} for table in tables}
     for version in versions:
-        files.setdefault(_table_of(version.path), {})[version.path] = version.sha256
+        files.setdefault(table_of(version.path), {})[version.path] = version.sha256
     ops = {
         _ASSETS[table].op.name: {
             "config": {"files": named, "reprocess": sorted(named) if reprocess else []}
