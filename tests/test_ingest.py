@@ -9,7 +9,8 @@ import duckdb
 import pytest
 
 from expectations import run_suite_per_file
-from ingestion.common.ingest import ExportOutcome, Status, ingest_export
+from expectations.row_rules import broken_row_rules
+from ingestion.common.ingest import ExportOutcome, Status, ingest_export, ingest_exports
 from ingestion.common.loader import ensure_ops_schema
 from ingestion.common.pseudonym import (
     DEMO_KEY,
@@ -184,3 +185,76 @@ def test_unfit_keys_are_refused(
     monkeypatch.setenv("DXKPI_ENV", environment)
     with pytest.raises(MissingKeyError):
         Pseudonymiser.from_environment()
+
+
+def ingest_with_row_rules(
+    con: duckdb.DuckDBPyConnection, path: Path, again: bool = False
+) -> ExportOutcome:
+    (outcome,) = ingest_exports(
+        con,
+        [path],
+        STAFF,
+        run_suite_per_file,
+        PSEUDONYMS,
+        datetime(2025, 5, 1),
+        row_rules=broken_row_rules,
+        again={path} if again else (),
+    )
+    return outcome
+
+
+def numbered(count: int) -> list[str]:
+    return [staff_row(f"{n:06d}") for n in range(1, count + 1)]
+
+
+def test_rows_breaking_a_rule_are_quarantined_and_the_rest_loads(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    bad = [staff_row("000901", grade="局長"), staff_row("000902", hired="平成31年5月1日")]
+    path = write_staff(tmp_path, numbered(38) + bad)  # 2 of 40: 5%, the most allowed
+
+    outcome = ingest_with_row_rules(con, path)
+
+    assert outcome.status is Status.LOADED
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == (40, 38, 2)
+    assert {(p.source_row, p.column, p.rule) for p in outcome.row_problems} == {
+        (40, "職層", "value_not_in_set"),
+        (41, "採用年月日", "date_after_era_ended"),
+    }
+    assert len(raw_rows(con)) == 38
+
+
+def test_more_than_the_allowed_share_refuses_the_file_with_its_causes(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = [staff_row(f"00090{n}", grade="局長") for n in range(3)]
+    path = write_staff(tmp_path, numbered(37) + bad)  # 3 of 40: 7.5%
+
+    outcome = ingest_with_row_rules(con, path)
+
+    assert outcome.status is Status.REJECTED
+    assert "3 of 40 rows (8%) break row rules, more than the 5%" in outcome.reason
+    assert "value_not_in_set on 職層 (3 rows, first line 39)" in outcome.reason
+    assert outcome.rows_quarantined == 3 and raw_rows(con) == []
+    assert [f.rule for f in outcome.findings() if f.severity == "refusal"] == [
+        "too_many_rows_quarantined"
+    ]
+
+    # The share is configurable; an operator's reprocess reads the refused bytes again.
+    monkeypatch.setenv("DXKPI_QUARANTINE_MAX_SHARE", "0.10")
+    assert ingest_with_row_rules(con, path).status is Status.STILL_REJECTED
+    outcome = ingest_with_row_rules(con, path, again=True)
+    assert outcome.status is Status.LOADED and outcome.rows_loaded == 37
+
+
+def test_reprocessing_a_loaded_file_reads_it_again(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = write_staff(tmp_path, numbered(3))
+    assert ingest_with_row_rules(con, path).status is Status.LOADED
+    assert ingest_with_row_rules(con, path).status is Status.UNCHANGED
+
+    outcome = ingest_with_row_rules(con, path, again=True)
+
+    assert outcome.status is Status.REPLACED and outcome.rows_loaded == 3
+    assert len(raw_rows(con)) == 3

@@ -151,3 +151,26 @@ def test_a_new_deployment_asks_once_for_everything(tmp_path: Path) -> None:
         assert set(request.asset_selection) == set(graph.materializable_asset_keys)
         materialise_raw_assets(instance)
         assert ticks.tick().run_requests == []
+
+
+def test_a_reprocess_request_asks_for_one_run_that_reads_the_file_again(ticks: Ticks) -> None:
+    name = write_roster(ticks.landing, "20250401")
+    [request] = ticks.tick().run_requests
+    run_id = ticks.run_ended(request.run_key, dg.DagsterRunStatus.SUCCESS)
+    [entry] = ticks.ledger.entries()
+    ticks.ledger.record(FileVersion(name, entry.sha256), "rejected", "a rule", run_id=run_id)
+    assert ticks.tick().run_requests == []
+
+    request_id = ticks.ledger.request_reprocess(name)
+    ticks.ledger.request_reprocess("hr/131016_staff_20990401.csv")  # not in the landing zone
+    [again] = ticks.tick().run_requests
+
+    assert again.run_key == f"reprocess-{request_id + 1}"
+    config = again.run_config["ops"]["raw__hr_staff"]["config"]
+    assert config == {"files": {name: entry.sha256}, "reprocess": [name]}
+    assert ticks.ledger.pending_reprocess() == []
+    assert [e.state for e in ticks.ledger.entries()] == ["requested"]
+    # Lost before its run started: asked again, still as a reprocess.
+    [lost] = ticks.tick().run_requests
+    assert lost.run_key == again.run_key
+    assert lost.run_config["ops"]["raw__hr_staff"]["config"]["reprocess"] == [name]
