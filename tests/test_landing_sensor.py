@@ -174,3 +174,20 @@ def test_a_reprocess_request_asks_for_one_run_that_reads_the_file_again(ticks: T
     [lost] = ticks.tick().run_requests
     assert lost.run_key == again.run_key
     assert lost.run_config["ops"]["raw__hr_staff"]["config"]["reprocess"] == [name]
+
+
+def test_a_file_still_being_written_is_recorded_as_settling_until_it_settles(
+    ticks: Ticks,
+) -> None:
+    ticks.resource = LandingZoneResource(
+        path=str(ticks.landing), ledger_path=str(ticks.ledger.path), settle_seconds=60
+    )
+    name = write_roster(ticks.landing, "20250401")
+    assert ticks.tick().run_requests == []
+    [entry] = ticks.ledger.entries()
+    assert (entry.path, entry.state, entry.sha256) == (name, "settling", "")
+
+    os.utime(ticks.landing / name, (1, 1))  # unchanged for long enough
+    [request] = ticks.tick().run_requests
+    assert list(files_of(request)) == [name]
+    assert [e.state for e in ticks.ledger.entries()] == ["requested"]

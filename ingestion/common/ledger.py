@@ -291,7 +291,7 @@ class Ledger(SqliteFile):
         con: sqlite3.Connection, outcome: FileOutcome, run_id: str | None, now: str
     ) -> None:
         version, state = outcome.version, outcome.state
-        if state not in FINAL_STATES and state != SETTLING:
+        if state not in FINAL_STATES:
             raise ValueError(f"unknown landing-file state {state!r}")
         con.execute(
             "insert into landing_files (path, sha256, size, state, reason, run_id, "
@@ -300,8 +300,7 @@ class Ledger(SqliteFile):
             "reason = excluded.reason, run_id = excluded.run_id, "
             "updated_at = excluded.updated_at "
             "where not (excluded.state in ('unchanged', 'still_rejected') "
-            "and landing_files.state in ('loaded', 'replaced', 'rejected')) "
-            "and not (excluded.state = 'settling' and landing_files.state != 'settling')",
+            "and landing_files.state in ('loaded', 'replaced', 'rejected'))",
             [version.path, version.sha256, version.size, state, outcome.reason, run_id, now, now],
         )
         if state in _WEAK_STATES:
@@ -318,6 +317,27 @@ class Ledger(SqliteFile):
             con.executemany(
                 "insert into file_findings values (?, ?, ?, ?, ?, ?, ?)",
                 [(*key, f.line, f.column, f.rule, f.severity, f.message) for f in outcome.findings],
+            )
+
+    def record_settling(self, paths: Iterable[tuple[str, int]]) -> None:
+        """Record the files still being written, (path, size), as `settling` with no hash yet;
+        forget the settling rows of the files that are not any more (settled or gone)."""
+        now = _now()
+        settling = list(paths)
+        with self._transaction() as con:
+            known = {
+                row[0]
+                for row in con.execute("select path from landing_files where state = ?", [SETTLING])
+            }
+            con.executemany(
+                "delete from landing_files where path = ? and sha256 = '' and state = ?",
+                [(path, SETTLING) for path in known - {path for path, _ in settling}],
+            )
+            con.executemany(
+                "insert into landing_files (path, sha256, size, state, first_seen, updated_at) "
+                "values (?, '', ?, ?, ?, ?) on conflict (path, sha256) do update set "
+                "size = excluded.size, updated_at = excluded.updated_at",
+                [(path, size, SETTLING, now, now) for path, size in settling],
             )
 
     def rows(self, path: str, sha256: str) -> RowCounts | None:

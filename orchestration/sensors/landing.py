@@ -201,6 +201,16 @@ def _unrecognised_evaluation(
     return [unrecognised_result(survey_strays, Path(landing.path))]
 
 
+def _sizes(root: Path, paths: Iterable[Path]) -> list[tuple[str, int]]:
+    sizes = []
+    for path in paths:
+        try:
+            sizes.append((path.relative_to(root).as_posix(), path.stat().st_size))
+        except FileNotFoundError:
+            continue
+    return sizes
+
+
 @dg.sensor(
     name=SENSOR_NAME,
     minimum_interval_seconds=5,
@@ -235,6 +245,7 @@ def landing_zone_sensor(
         tables = [key.path[-1] for key in missing if key.path[-1] in _ASSETS]
         run_key = "landing-first-" + "-".join(key.path[-1] for key in missing)
         requests.append(run_request(run_key, [], graph, tables, everything=True))
+    ledger.record_settling(_sizes(Path(landing.path), survey.settling))
     if survey.settling:
         context.log.info(f"{len(survey.settling)} files still being written")
     if pending:
