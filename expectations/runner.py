@@ -3,6 +3,8 @@
 `run_suite` returns a plain `SuiteResult` (no GX objects) that the Dagster layer turns into a
 blocking asset check. The GX context, the suites and their batch definitions are built once
 per process, on first use: GX is imported lazily so that importing this package stays cheap.
+When Data Docs are enabled (`expectations.docs`), the results reported are also published as
+pages, and each `SuiteResult` links to its page.
 """
 
 from __future__ import annotations
@@ -11,15 +13,19 @@ import math
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from expectations import docs
 from expectations.suites import build_suite, rules_for, suite_names
 
 if TYPE_CHECKING:
     import great_expectations as gx
     import pandas as pd
-    from great_expectations.core import ExpectationValidationResult
+    from great_expectations.core import (
+        ExpectationSuiteValidationResult,
+        ExpectationValidationResult,
+    )
     from great_expectations.core.batch_definition import BatchDefinition
 
 Severity = Literal["error", "warning"]
@@ -95,12 +101,16 @@ class SuiteResult:
         success: True when no error-severity expectation failed (warnings do not count).
         evaluated: How many expectations were evaluated.
         failures: Every failed expectation, errors and warnings, in suite order.
+        docs_url: The `file://` URL of the Data Docs page of the validation, when Data Docs
+            are enabled and the page was written; for an export that passed inside a batch,
+            the page of that batch.
     """
 
     dataset: str
     success: bool
     evaluated: int
     failures: list[FailedExpectation] = field(default_factory=list)
+    docs_url: str | None = None
 
     @property
     def errors(self) -> list[FailedExpectation]:
@@ -120,7 +130,8 @@ class SuiteResult:
                 "landing/hr/131016_staff_20250401.csv".
 
         Returns:
-            A summary line, then one line per failure, each starting with the file name.
+            A summary line, then one line per failure, then the Data Docs page when there is
+            one; each line starts with the file name.
         """
         if not self.failures:
             return f"{source_file}: {self.dataset}: all {self.evaluated} expectations passed"
@@ -130,6 +141,8 @@ class SuiteResult:
             f"{len(self.warnings)} warning(s) in {self.evaluated} expectations"
         )
         lines = [f"{source_file}: {failure.describe()}" for failure in self.failures]
+        if self.docs_url:
+            lines.append(f"{source_file}: Data Docs: {self.docs_url}")
         return "\n".join([summary, *lines])
 
 
@@ -204,6 +217,17 @@ def run_suite(dataset: str, frame: pd.DataFrame) -> SuiteResult:
     Raises:
         KeyError: If the dataset has no suite.
     """
+    result, outcome = _validate(dataset, frame)
+    if docs.data_docs_dir() is None:
+        return result
+    (url,) = docs.publish(dataset, [(_source_files_in(frame), outcome)])
+    return replace(result, docs_url=url)
+
+
+def _validate(
+    dataset: str, frame: pd.DataFrame
+) -> tuple[SuiteResult, ExpectationSuiteValidationResult]:
+    """Validate a frame; return the plain result and GX's own (for Data Docs)."""
     if dataset not in suite_names():
         raise KeyError(f"no expectation suite for dataset {dataset!r}; known: {suite_names()}")
     # GX reports rows by the frame's index when it is named; a plain RangeIndex makes it report
@@ -225,12 +249,20 @@ def run_suite(dataset: str, frame: pd.DataFrame) -> SuiteResult:
         for result in results
         if not result.success and not _blocked_by_missing_column(result, missing)
     ]
-    return SuiteResult(
+    result = SuiteResult(
         dataset=dataset,
         success=not any(failure.severity == "error" for failure in failures),
         evaluated=int(outcome.statistics["evaluated_expectations"]),
         failures=failures,
     )
+    return result, outcome
+
+
+def _source_files_in(frame: pd.DataFrame) -> list[str]:
+    """The exports a frame holds, from its lineage column, to name a page after them."""
+    if "source_file" not in frame.columns:
+        return []
+    return [str(name) for name in frame["source_file"].dropna().unique()]
 
 
 # --- Turning GX results into plain data --------------------------------------------------------
@@ -368,6 +400,9 @@ def run_suite_per_file(dataset: str, frames: Mapping[str, pd.DataFrame]) -> dict
     pinned to its export, whose result then names its own rows. An empty export is validated
     on its own, as its row count would vanish in a batch.
 
+    With Data Docs enabled, the validations behind the results (passing batches and single
+    exports, not the failing batches that were split) are published once, at the end.
+
     Args:
         dataset: The raw table name, one of `suite_names()`.
         frames: Each export's frame, by source file.
@@ -375,10 +410,22 @@ def run_suite_per_file(dataset: str, frames: Mapping[str, pd.DataFrame]) -> dict
     Returns:
         A result per source file, in the order given.
     """
-    results: dict[str, SuiteResult] = {}
+    validations: dict[str, _Validation] = {}
     for batch in _batches(frames):
-        results.update(_validate_batch(dataset, batch, frames))
-    return {name: results[name] for name in frames}
+        validations.update(_validate_batch(dataset, batch, frames))
+    ordered = {name: validations[name] for name in frames}
+    if docs.data_docs_dir() is None:
+        return {name: validation.result for name, validation in ordered.items()}
+    return _with_pages(dataset, ordered)
+
+
+@dataclass(frozen=True)
+class _Validation:
+    """One GX validation behind per-file results: the exports it covered and both results."""
+
+    source_files: tuple[str, ...]
+    result: SuiteResult
+    outcome: ExpectationSuiteValidationResult
 
 
 def _batches(frames: Mapping[str, pd.DataFrame]) -> list[list[str]]:
@@ -401,16 +448,32 @@ def _batches(frames: Mapping[str, pd.DataFrame]) -> list[list[str]]:
 
 def _validate_batch(
     dataset: str, names: list[str], frames: Mapping[str, pd.DataFrame]
-) -> dict[str, SuiteResult]:
+) -> dict[str, _Validation]:
     if len(names) == 1:
-        return {names[0]: run_suite(dataset, frames[names[0]])}
+        result, outcome = _validate(dataset, frames[names[0]])
+        return {names[0]: _Validation(tuple(names), result, outcome)}
     import pandas as pd
 
-    combined = run_suite(dataset, pd.concat([frames[name] for name in names], ignore_index=True))
+    combined, outcome = _validate(
+        dataset, pd.concat([frames[name] for name in names], ignore_index=True)
+    )
     if not combined.failures:
-        return {name: SuiteResult(dataset, True, combined.evaluated) for name in names}
+        # One shared validation: every export passed, with nothing of its own to report.
+        validation = _Validation(tuple(names), combined, outcome)
+        return dict.fromkeys(names, validation)
     half = len(names) // 2
     return {
         **_validate_batch(dataset, names[:half], frames),
         **_validate_batch(dataset, names[half:], frames),
+    }
+
+
+def _with_pages(dataset: str, validations: Mapping[str, _Validation]) -> dict[str, SuiteResult]:
+    """Publish each distinct validation once and link every export's result to its page."""
+    distinct = list({id(validation): validation for validation in validations.values()}.values())
+    urls = docs.publish(dataset, [(v.source_files, v.outcome) for v in distinct])
+    url_of = {id(validation): url for validation, url in zip(distinct, urls, strict=True)}
+    return {
+        name: replace(validation.result, docs_url=url_of[id(validation)])
+        for name, validation in validations.items()
     }

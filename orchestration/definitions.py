@@ -31,6 +31,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             path=str(settings.landing_dir),
             settle_seconds=settings.settle_seconds,
             ledger_path=str(settings.ledger_path),
+            data_docs_dir=str(settings.data_docs_dir or ""),
         ),
         "ckan": CkanResource(base_url=settings.ckan_url),
         "serving": ServingResource(path=str(settings.serving_path)),

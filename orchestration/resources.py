@@ -46,12 +46,15 @@ class LandingZoneResource(dg.ConfigurableResource):
     """The folder the source systems drop their exports into, and its ledger.
 
     The ledger (a SQLite file, see `ingestion.common.ledger`) records every file version seen
-    and its outcome; it defaults to `landing_ledger.sqlite` beside the landing folder.
+    and its outcome; it defaults to `landing_ledger.sqlite` beside the landing folder. The
+    suites' validations of its files go to Great Expectations Data Docs in `data_docs_dir`
+    (none when empty).
     """
 
     path: str
     settle_seconds: float = 0.0
     ledger_path: str = ""
+    data_docs_dir: str = ""
 
     def ledger(self) -> Ledger:
         """The landing ledger."""

@@ -31,11 +31,19 @@ class Settings:
     dbt_target: str
     settle_seconds: float
     schedules_running: bool
+    # Great Expectations Data Docs (expectations.docs); None: not written. The default keeps
+    # Settings built by hand (tests) from writing pages into the repository.
+    data_docs_dir: Path | None = None
 
 
 def _path(variable: str, default: str) -> Path:
     path = Path(os.environ.get(variable, default))
     return path if path.is_absolute() else REPO_ROOT / path
+
+
+def _optional_path(variable: str, default: str) -> Path | None:
+    """Like `_path`, but a variable set to the empty string means "none"."""
+    return _path(variable, default) if os.environ.get(variable, default).strip() else None
 
 
 def load_settings() -> Settings:
@@ -56,4 +64,5 @@ def load_settings() -> Settings:
             os.environ.get("DXKPI_SETTLE_SECONDS", "0" if environment == "local" else "60")
         ),
         schedules_running=environment == "prod" or os.environ.get("DXKPI_SCHEDULES") == "on",
+        data_docs_dir=_optional_path("DXKPI_DATA_DOCS_DIR", "data/data_docs"),
     )

@@ -6,6 +6,7 @@ HTTP receiver on loopback: one alert per incident, and one resolution after corr
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,6 +125,13 @@ BAD = {
         "header_not_found",
         r"header not found: no row among the first 10 names the columns of hr/staff",
     ),
+    # Read fine, refused by the GX suite: its Data Docs page is linked.
+    "hr/131148_staff_20250401.csv": (
+        csv_bytes([STAFF_HEADER]),
+        "rejected",
+        "expectation_suite",
+        r"rule 'at least 1 row' failed.*csv: Data Docs: file://",
+    ),
     # A valid check digit, but no configured ward.
     "hr/139998_staff_20250401.csv": (
         roster(),
@@ -159,7 +167,11 @@ def zone(tmp_path: Path) -> Iterator[tuple[Path, LandingZoneResource, WarehouseR
         write(landing / name, raw)
     for name, (raw, *_) in BAD.items():
         write(landing / name, raw)
-    resource = LandingZoneResource(path=str(landing), ledger_path=str(tmp_path / "ledger.sqlite"))
+    resource = LandingZoneResource(
+        path=str(landing),
+        ledger_path=str(tmp_path / "ledger.sqlite"),
+        data_docs_dir=str(tmp_path / "data_docs"),
+    )
     yield landing, resource, WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
 
 
@@ -207,7 +219,7 @@ def test_every_file_is_accounted_for_and_alerted_once_then_resolved(
             for name, (_, state, rule, message) in BAD.items():
                 got_state, reason, digest = files[name]
                 assert got_state == state, (name, reason)
-                assert re.search(message, reason), (name, reason)
+                assert re.search(message, reason, re.DOTALL), (name, reason)
                 if rule is not None:
                     refusals = [f for f in ledger.findings(name, digest) if f.severity == REFUSAL]
                     assert [f.rule for f in refusals] == [rule], name
@@ -273,6 +285,10 @@ def test_every_file_is_accounted_for_and_alerted_once_then_resolved(
             assert "renamed?" in renamed_alert["message"]
             assert "dxkpi-dq explain" in renamed_alert["action"]
             assert by_key["file:hr/139998_staff_20250401.csv"]["severity"] == "WARN"
+            suite_alert = by_key["file:hr/131148_staff_20250401.csv"]["message"]
+            page = re.search(r"validation: file://(\S+)\)", suite_alert)
+            assert page and Path(unquote(page.group(1))).is_file()
+            assert "at least 1 row" in suite_alert
 
             # Nothing new while nothing changes, even after another run.
             materialise(instance, landing, warehouse)

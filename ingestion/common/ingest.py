@@ -276,10 +276,7 @@ def _check_and_load(
     for name, item in pending.items():
         export, check = item.export, checks[name]
         if not check.success:
-            reason = check.describe(name)
-            docs = getattr(check, "docs_url", None)
-            if docs:
-                reason += f"\nData Docs: {docs}"
+            reason = check.describe(name)  # names the Data Docs page when there is one
             record_rejection(con, contract.table, name, item.digest, reason)
             outcomes.append(
                 ExportOutcome(

@@ -370,7 +370,7 @@ def _ward_and_dataset(path: str) -> tuple[str | None, str | None]:
     return ward, dataset
 
 
-_DATA_DOCS = re.compile(r"\s*Data Docs: (\S+)")
+_DATA_DOCS = re.compile(r"(?m)^[^\n]*Data Docs: (\S+)$")
 
 
 def file_incident(entry: LedgerEntry) -> Incident:

@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from expectations import run_suite_per_file
+from expectations import docs, run_suite_per_file
 from expectations.row_rules import broken_row_rules
 from ingestion.common.contract import DatasetContract
 from ingestion.common.ingest import ExportOutcome, Status, ingest_exports
@@ -209,6 +209,7 @@ def ingest_dataset(
     Each outcome is written to the landing ledger against the file version it concerns.
     """
     pseudonyms = Pseudonymiser.from_environment()
+    docs.configure(Path(landing.data_docs_dir) if landing.data_docs_dir else None)
     paths, expected = _exports_to_read(contract, landing, files, log)
     with warehouse.connect() as con:
         outcomes = ingest_exports(
