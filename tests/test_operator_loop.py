@@ -6,9 +6,9 @@ HTTP receiver on loopback: one alert per incident, and one resolution after corr
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import dagster as dg
 import duckdb
