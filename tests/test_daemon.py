@@ -11,6 +11,7 @@ good file of another ward loads and publishes. Nothing but files is ever touched
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -111,6 +112,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             "DXKPI_LEDGER": str(root / "ledger.sqlite"),
             "DXKPI_CKAN_URL": ckan.base_url,
             "DXKPI_SETTLE_SECONDS": "0",
+            "DXKPI_ALERTS_FILE": str(root / "alerts.jsonl"),
+            "DXKPI_DATA_DOCS_DIR": str(root / "data_docs"),
         }
         deployment = LocalDeployment(root / "dagster_home", environment, root / "logs")
         try:
@@ -178,6 +181,16 @@ def test_a_refused_file_holds_publication_until_a_good_file_of_another_ward(
     refused = scenario.drop(bad, march.replace("係員".encode("cp932"), "課長代理".encode("cp932")))
     assert scenario.outcome(refused) == "rejected"
     assert scenario.publication() == published  # the marts BI reads did not move
+    # The alert sensor, under the real daemon, announces the refused file once.
+    alerts = scenario.root / "alerts.jsonl"
+
+    def announced() -> list[dict]:
+        lines = alerts.read_text().splitlines() if alerts.exists() else []
+        return [a for a in map(json.loads, lines) if a["key"] == f"file:{bad}"]
+
+    wait_for(lambda: bool(announced()), 120, "the refused file's alert")
+    [alert] = announced()
+    assert alert["status"] == "opened" and "break row rules" in alert["message"]
 
     good = "hr/131024_staff_20260401.csv"
     loaded = scenario.drop(
