@@ -2,7 +2,8 @@
 
 Generates the sample exports and catalogue, starts the local CKAN server on loopback,
 materialises every asset in-process on the local Dagster instance (so the run shows in
-`make dev` afterwards), publishes the marts and prints the scorecard.
+`make dev` afterwards), publishes the marts and prints the scorecard, then a data-quality
+summary of the landing ledger.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 from ingestion.common.pseudonym import DEMO_KEY
+from orchestration.dq import summary_for
 from orchestration.instance import prepare_dagster_home
 from orchestration.run import report, run_everything
 from orchestration.settings import REPO_ROOT
@@ -62,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     serving = Path(os.environ["DXKPI_SERVING"])
     if serving.exists():
         print(render_scorecard(serving))
+    print(f"\n{summary_for()}")
     print(f"\nBI connects read-only to: {serving}")
     print(f"demo took {time.monotonic() - started:.0f} s")
     if not succeeded:

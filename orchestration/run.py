@@ -17,6 +17,7 @@ from collections import Counter
 
 import dagster as dg
 
+from orchestration.dq import summary_for
 from orchestration.instance import prepare_dagster_home
 from orchestration.settings import Settings, load_settings
 
@@ -74,7 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     prepare_dagster_home()
     settings = load_settings()
     print(f"processing {settings.landing_dir}", flush=True)
-    if not report(run_everything()):
+    succeeded = report(run_everything())
+    print(f"\n{summary_for(settings)}")
+    if not succeeded:
         sys.exit("the run did not finish cleanly: see above, or the run in the Dagster UI")
     print(f"published: {settings.serving_path}")
 

@@ -72,3 +72,20 @@ class RowProblem:
     def finding(self) -> Finding:
         """The row as a quarantine finding of its file."""
         return Finding(self.source_row, self.column, self.rule, QUARANTINE, self.message)
+
+
+# Messages leave the warehouse (alerts, the operator's command, the published dq tables): cut
+# to this length, and before the cell values a suite may quote.
+MAX_REASON_CHARS = 400
+
+
+def reason_lines(reason: str) -> list[str]:
+    """The lines of a reason, each cut before the cell values a suite may quote (`: values`)."""
+    lines = [line.split(": values ", 1)[0].strip() for line in reason.splitlines()]
+    return [line for line in lines if line]
+
+
+def safe_reason(reason: str, limit: int = MAX_REASON_CHARS) -> str:
+    """A reason on one line of at most `limit` characters, without quoted cell values."""
+    text = "; ".join(reason_lines(reason))
+    return text if len(text) <= limit else text[: limit - 1] + "…"

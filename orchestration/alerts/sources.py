@@ -40,6 +40,7 @@ from dagster._core.events import DagsterEventType
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 
 from ingestion.common.ledger import NOT_RECOGNISED, RECEIVED_STATES, RUN_FAILED, LedgerEntry
+from ingestion.common.problems import safe_reason
 from ingestion.registry import FILE_CONTRACTS
 from orchestration.alerts.incidents import ERROR, WARN, Incident, Transition, ui_url
 from orchestration.cursor import JsonCursor
@@ -47,7 +48,6 @@ from orchestration.cursor import JsonCursor
 # Event records read per kind and tick; the rest waits for the next tick.
 EVENTS_PER_TICK = 500
 REFUSED_STATES = frozenset({"rejected", "still_rejected", RUN_FAILED, NOT_RECOGNISED})
-MAX_REASON_CHARS = 400
 ASSET_JOB = "__ASSET_JOB"
 BLOCKING_CHECK_ERROR = "DagsterAssetCheckFailedError"
 PER_FILE_CHECKS = frozenset({"expectation_suite", "outstanding_rejections"})
@@ -344,13 +344,6 @@ def _last(records: Sequence[EventLogRecord], default: int) -> int:
 
 
 # The landing ledger ----------------------------------------------------------------------
-
-
-def safe_reason(reason: str) -> str:
-    """A refusal reason without quoted cell values, on one line of bounded length."""
-    lines = [line.split(": values ", 1)[0].strip() for line in reason.splitlines()]
-    text = "; ".join(line for line in lines if line)
-    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "…"
 
 
 def newest_versions(entries: Iterable[LedgerEntry]) -> dict[str, LedgerEntry]:

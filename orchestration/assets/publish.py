@@ -8,7 +8,8 @@ import duckdb
 from dagster_dbt import get_asset_key_for_model
 
 from orchestration.assets.dbt import dxkpi_dbt_assets, follows_its_inputs
-from orchestration.resources import ServingResource, WarehouseResource
+from orchestration.dq import publication_tables
+from orchestration.resources import LandingZoneResource, ServingResource, WarehouseResource
 from orchestration.serving import publish_marts
 from orchestration.settings import WAREHOUSE_POOL
 
@@ -102,7 +103,9 @@ def _publication_checks(
     automation_condition=follows_its_inputs(),
     description=(
         "The marts, copied to the serving DuckDB file BI tools read, by atomic replace: "
-        "readers never block the pipeline and never see half a build."
+        "readers never block the pipeline and never see half a build. The data-quality "
+        "history (schema dq: file outcomes, findings, per-ward status, incidents, from the "
+        "landing ledger and the alert store) goes into the same file."
     ),
     check_specs=[
         dg.AssetCheckSpec(SAME_AS_WAREHOUSE_CHECK, asset=KPI_MARTS),
@@ -110,16 +113,21 @@ def _publication_checks(
     ],
 )
 def kpi_marts(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, serving: ServingResource
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    serving: ServingResource,
+    landing: LandingZoneResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Publish every table of the marts schema, unless a dbt test failed on its last run."""
+    """Publish every table of the marts schema and the dq tables, unless a dbt test failed on
+    its last run."""
     failing = failing_blocking_checks(context.instance)
     if failing:
         raise dg.Failure(
             description="not published: the last evaluation of these blocking dbt tests "
             f"failed: {', '.join(failing)}. The previous publication stays in place."
         )
-    publication = publish_marts(Path(warehouse.path), Path(serving.path), context.run_id)
+    dq_tables = publication_tables(landing.ledger().path)
+    publication = publish_marts(Path(warehouse.path), Path(serving.path), context.run_id, dq_tables)
     context.log.info(f"published {len(publication.tables)} tables to {publication.path}")
     yield dg.MaterializeResult(
         metadata={
