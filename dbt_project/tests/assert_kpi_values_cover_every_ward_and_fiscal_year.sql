@@ -1,5 +1,8 @@
 -- The scorecard shows every ward for every fiscal year, as no_data when nothing was
 -- measured: a missing row would hide a ward that sends nothing.
+-- It reads two models: without meta.dagster.ref, dagster-dbt attaches it to no asset and
+-- drops it from the asset checks.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_kpi_values'}}}) }}
 with
 
 int_fiscal_year_spine as (
