@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import duckdb
 import pytest
 from dagster_dbt import dbt_assets
 from test_dbt_project import DBT_PROJECT_DIR, dbt_executable, run_dbt
 
 from ingestion.common.schema import ensure_raw_schema
+from orchestration.assets.dbt import with_failing_rows
 
 CHIYODA = "131016"
 CHUO = "131024"
@@ -432,3 +434,27 @@ def test_each_rule_has_its_severity_and_a_dagster_check_on_its_asset(clean: Rule
         if "cross_file" in node.get("tags", [])
     }
     assert severities == {name: severity for name, (severity, _) in RULES.items()}
+
+
+def test_a_failed_check_carries_the_rows_dbt_stored_for_it() -> None:
+    con = duckdb.connect()
+    con.execute("create schema dbt_test__audit")
+    con.execute(
+        'create table dbt_test__audit."roster_volume_within_warn_margin" as '
+        "select '131016' as ward_code, 'hr/131016_staff_20250501.csv' as latest_file, "
+        "0.41 as change"
+    )
+    failed = dg.AssetCheckResult(
+        passed=False,
+        check_name="roster_volume_within_warn_margin",
+        asset_key=dg.AssetKey(["intermediate", "int_staff_snapshots_deduplicated"]),
+        metadata={"failed_row_count": 1},
+    )
+
+    told = with_failing_rows(con, failed)
+
+    rows = told.metadata["failing_rows"].value
+    assert "131016" in rows and "hr/131016_staff_20250501.csv" in rows
+    assert told.metadata["failed_row_count"].value == 1 and not told.passed
+    other = failed._replace(check_name="not_null_stg_hr__staff_staff_id")
+    assert with_failing_rows(con, other) == other  # no stored failures: unchanged

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.resources import WarehouseResource
@@ -67,6 +68,10 @@ class DxkpiDbtTranslator(DagsterDbtTranslator):
         return follows_its_inputs()
 
 
+# dbt stores the failing rows of the tests configured with `store_failures` here.
+FAILURES_SCHEMA = "dbt_test__audit"
+FAILING_ROWS_SHOWN = 20
+
 # `cautious`: a subset build runs only the data tests whose models are all in the subset (a
 # relationships test of a mart not built in this run would fail on a missing table). Unit
 # tests check the SQL, not the data: `make test` runs them, runs of the pipeline do not.
@@ -92,4 +97,27 @@ def dxkpi_dbt_assets(
     # The dbt profile reads the warehouse path from the environment: keep one source of truth.
     os.environ["DXKPI_WAREHOUSE"] = warehouse.path
     warehouse.ensure_schemas()
-    yield from dbt.cli(DBT_BUILD_ARGS, context=context).stream()
+    failed: list[dg.AssetCheckResult] = []
+    for event in dbt.cli(DBT_BUILD_ARGS, context=context).stream():
+        if isinstance(event, dg.AssetCheckResult) and not event.passed:
+            failed.append(event)  # told once dbt has let go of the warehouse
+        else:
+            yield event
+    with warehouse.connect() as con:
+        yield from (with_failing_rows(con, event) for event in failed)
+
+
+def with_failing_rows(
+    con: duckdb.DuckDBPyConnection, result: dg.AssetCheckResult
+) -> dg.AssetCheckResult:
+    """A failed dbt test's result, with the first rows dbt stored for it (`store_failures`:
+    the rules across files): the ward, files and counts to look at, in the check itself."""
+    table = f'{FAILURES_SCHEMA}."{result.check_name}"'
+    try:
+        rows = con.execute(f"select * from {table} limit {FAILING_ROWS_SHOWN}").df()
+    except duckdb.CatalogException:
+        return result  # a test that stores no failures
+    listing = rows.to_markdown(index=False) if not rows.empty else "none stored"
+    return result._replace(
+        metadata={**result.metadata, "failing_rows": dg.MetadataValue.md(listing)}
+    )
