@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.dq import DqTable
+from orchestration.dq.tables import DqTable
 
 PUBLISHED_SCHEMAS = ("marts",)
 

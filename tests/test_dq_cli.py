@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.common.ledger import FileOutcome, FileVersion, Ledger, RowCounts
-from ingestion.common.problems import QUARANTINE, REFUSAL, WARNING, Finding
+from ingestion.common.problems import QUARANTINE, REFUSAL, WARNING, Finding, safe_reason
 from orchestration.alerts.incidents import (
     ERROR,
     WARN,
@@ -19,17 +19,10 @@ from orchestration.alerts.incidents import (
     Transition,
     alerts_db_path,
 )
-from orchestration.dq import (
-    EXIT_ATTENTION,
-    EXIT_OK,
-    EXIT_USAGE,
-    data_docs_link,
-    main,
-    read_snapshot,
-    render_summary,
-    resolve_dataset,
-    safe_reason,
-)
+from orchestration.dq import main
+from orchestration.dq.cli import EXIT_ATTENTION, EXIT_OK, EXIT_USAGE, resolve_dataset
+from orchestration.dq.readings import data_docs_link, read_snapshot
+from orchestration.dq.summary import render_summary
 
 LOADED = "hr/131016_staff_20250401.csv"
 REFUSED = "hr/131024_staff_20250401.csv"
