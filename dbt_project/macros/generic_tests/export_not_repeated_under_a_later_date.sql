@@ -8,36 +8,12 @@
 
     with
 
-    loaded_rows as (
-        select
-            ward_code,
-            reference_date,
-            source_file,
-            file_sha256
-        from {{ model }}
-    ),
-
-    loaded_files as (
-        select
-            ward_code,
-            reference_date,
-            source_file,
-            file_sha256,
-            count(*) as rows_loaded
-        from loaded_rows
-        group by ward_code, reference_date, source_file, file_sha256
-    ),
-
     files_with_their_first_version as (
         select
-            ward_code,
-            reference_date,
-            source_file,
-            file_sha256,
-            rows_loaded,
+            *,
             first_value(reference_date) over same_content as first_reference_date,
             first_value(source_file) over same_content as first_source_file
-        from loaded_files
+        from ({{ loaded_export_files(model) }}) as loaded_files
         window same_content as (
             partition by ward_code, file_sha256 order by reference_date, source_file
         )

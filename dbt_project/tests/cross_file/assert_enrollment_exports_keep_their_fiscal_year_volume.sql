@@ -14,7 +14,6 @@
     },
 ) }}
 
-{%- set margin = var('enrollment_volume_warn_margin') %}
 {%- set delta_export_wards = var('enrollment_delta_export_wards') | map('string') | list %}
 
 with
@@ -36,7 +35,8 @@ rows_by_export_and_fiscal_year as (
 
 exports as (
     -- The fiscal year an export is about: the one most of its enrolments were applied in
-    -- (a few completed late may belong to the next one).
+    -- (a few completed late may belong to the next one). The wards sending deltas are left
+    -- out here: every comparison is within one ward.
     select
         ward_code,
         reference_date,
@@ -44,59 +44,18 @@ exports as (
         arg_max(fiscal_year, enrollment_rows) as fiscal_year,
         max(enrollment_rows) as enrollment_rows
     from rows_by_export_and_fiscal_year
+    where not list_contains(cast({{ delta_export_wards }} as varchar[]), ward_code)
     group by ward_code, reference_date, source_file
 ),
 
-exports_with_their_previous as (
-    select
-        ward_code,
-        reference_date,
-        source_file,
-        fiscal_year,
-        enrollment_rows,
-        lag(reference_date) over same_fiscal_year as previous_reference_date,
-        lag(source_file) over same_fiscal_year as previous_source_file,
-        lag(enrollment_rows) over same_fiscal_year as previous_enrollment_rows,
-        row_number() over (
-            partition by ward_code order by reference_date desc
-        ) as recency
-    from exports
-    window same_fiscal_year as (partition by ward_code, fiscal_year order by reference_date)
-),
-
-latest_exports_compared as (
-    select
-        ward_code,
-        fiscal_year,
-        reference_date as latest_reference_date,
-        source_file as latest_source_file,
-        enrollment_rows as latest_enrollment_rows,
-        previous_reference_date,
-        previous_source_file,
-        previous_enrollment_rows,
-        (enrollment_rows - previous_enrollment_rows)
-        / previous_enrollment_rows as relative_change
-    from exports_with_their_previous
-    where
-        recency = 1
-        and previous_enrollment_rows is not null
-        and not list_contains(cast({{ delta_export_wards }} as varchar[]), ward_code)
-),
-
 exports_shrunk_beyond_margin as (
-    select
-        ward_code,
-        fiscal_year,
-        latest_reference_date,
-        latest_source_file,
-        latest_enrollment_rows,
-        previous_reference_date,
-        previous_source_file,
-        previous_enrollment_rows,
-        round(relative_change, 3) as relative_change,
-        cast({{ margin }} as double) as margin
-    from latest_exports_compared
-    where relative_change < -cast({{ margin }} as double)
+    {{ latest_exports_beyond_volume_margin(
+        'exports',
+        'enrollment_rows',
+        var('enrollment_volume_warn_margin'),
+        compared_within=['ward_code', 'fiscal_year'],
+        falls_only=true
+    ) }}
 ),
 
 final as (
