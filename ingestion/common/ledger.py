@@ -322,16 +322,20 @@ class Ledger(SqliteFile):
     def record_settling(self, paths: Iterable[tuple[str, int]]) -> None:
         """Record the files still being written, (path, size), as `settling` with no hash yet;
         forget the settling rows of the files that are not any more (settled or gone)."""
-        now = _now()
         settling = list(paths)
-        with self._transaction() as con:
+        with self._connect() as con:
             known = {
                 row[0]
                 for row in con.execute("select path from landing_files where state = ?", [SETTLING])
             }
+        gone = known - {path for path, _ in settling}
+        if not settling and not gone:
+            return  # the usual tick: nothing to write
+        now = _now()
+        with self._transaction() as con:
             con.executemany(
                 "delete from landing_files where path = ? and sha256 = '' and state = ?",
-                [(path, SETTLING) for path in known - {path for path, _ in settling}],
+                [(path, SETTLING) for path in gone],
             )
             con.executemany(
                 "insert into landing_files (path, sha256, size, state, first_seen, updated_at) "
