@@ -22,19 +22,31 @@ class SqliteFile:
     ddl: Sequence[str] = ()
     rows_by_name = False
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        """Args:
+        path: The SQLite file.
+        read_only: Open it read-only and never create it or its tables (an operator's
+            look: nothing written, whatever happens).
+        """
         self.path = Path(path)
+        self.read_only = read_only
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as con:
+        if self.read_only:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            connection = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        with closing(connection) as con:
             if self.rows_by_name:
                 con.row_factory = sqlite3.Row
-            con.execute("pragma journal_mode=wal")
             con.execute("pragma busy_timeout=30000")
-            for statement in self.ddl:
-                con.execute(statement)
+            if not self.read_only:
+                con.execute("pragma journal_mode=wal")
+                for statement in self.ddl:
+                    con.execute(statement)
             yield con
 
     @contextmanager

@@ -21,6 +21,7 @@ from ingestion.common.ledger import (
     NOT_RECOGNISED,
     RECEIVED_STATES,
     RUN_FAILED,
+    Ledger,
     Receipt,
     ReprocessRequest,
 )
@@ -266,16 +267,12 @@ def _read_incidents(con: sqlite3.Connection) -> list[IncidentRecord]:
 
 
 def read_findings(ledger_path: Path, path: str, sha256: str) -> list[Finding]:
-    """Every finding of one file version, read-only, in `Ledger.findings` order."""
-    with _read_only(Path(ledger_path)) as con:
-        if con is None or "file_findings" not in _tables(con):
-            return []
-        rows = con.execute(
-            "select line, column_name, rule, severity, message from file_findings "
-            "where path = ? and sha256 = ? order by coalesce(line, 0), column_name, rule",
-            [path, sha256],
-        ).fetchall()
-    return [Finding(*row) for row in rows]
+    """Every finding of one file version, read-only (nothing when there is no ledger yet, or
+    one from before findings were kept)."""
+    try:
+        return Ledger(Path(ledger_path), read_only=True).findings(path, sha256)
+    except sqlite3.Error:
+        return []
 
 
 def read_snapshot(ledger_path: Path, alerts_path: Path | None = None) -> DqSnapshot:
