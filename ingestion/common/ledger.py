@@ -232,10 +232,16 @@ class Ledger(SqliteFile):
     # States -------------------------------------------------------------------------------
 
     def known(self, versions: Iterable[FileVersion]) -> set[tuple[str, str]]:
-        """The (path, sha256) pairs among `versions` that the ledger has a row for."""
+        """The (path, sha256) pairs among `versions` that the ledger has settled or asked for.
+
+        A version recorded `not_recognised` does not count: offered again as an export, it was
+        made readable since (its ward added to the seed, a dataset added to the registry).
+        """
         wanted = {(v.path, v.sha256) for v in versions}
         with self._connect() as con:
-            rows = con.execute("select path, sha256 from landing_files").fetchall()
+            rows = con.execute(
+                "select path, sha256 from landing_files where state != ?", [NOT_RECOGNISED]
+            ).fetchall()
         return wanted & {(row[0], row[1]) for row in rows}
 
     def request(self, versions: Iterable[FileVersion], run_key: str) -> None:
