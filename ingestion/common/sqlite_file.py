@@ -50,6 +50,16 @@ class SqliteFile:
             yield con
 
     @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection in one read transaction: every query sees the same snapshot."""
+        with self._connect() as con:
+            con.execute("begin")
+            try:
+                yield con
+            finally:
+                con.execute("rollback")
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction taking the lock at once, rolled back on any error."""
         with self._connect() as con:

@@ -10,7 +10,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from ingestion.common.ledger import (
 )
 from ingestion.common.problems import ExportError, Finding
 from ingestion.common.reference import Ward
+from ingestion.common.sqlite_file import SqliteFile
 from orchestration.alerts.incidents import alerts_db_path
 
 # Refused by a run (nothing written) or lost to failing runs: the ward's data waits.
@@ -184,14 +185,9 @@ def _read_only(path: Path) -> Iterator[sqlite3.Connection | None]:
     if not path.exists():
         yield None
         return
-    uri = f"{path.resolve().as_uri()}?mode=ro"
-    with closing(sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)) as con:
-        con.execute("pragma busy_timeout=30000")
-        con.execute("begin")  # one snapshot: versions, rows and findings agree
-        try:
-            yield con
-        finally:
-            con.execute("rollback")
+    # One snapshot: versions, rows and findings agree.
+    with SqliteFile(path, read_only=True).reading() as con:
+        yield con
 
 
 def _tables(con: sqlite3.Connection) -> set[str]:
