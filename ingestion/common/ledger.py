@@ -372,26 +372,23 @@ class Ledger(SqliteFile):
 
     def current_findings(self, severity: str, prefix: str = "") -> dict[str, list[Finding]]:
         """Findings of one severity on the newest version of each path (under `prefix`), when
-        that version is in the warehouse: e.g. the schema drift of the files loaded now."""
+        that version is in the warehouse: e.g. the schema drift of the files loaded now.
+
+        Read from the findings of that severity, so the cost follows them, not the history.
+        """
         placeholders = ", ".join("?" * len(RECEIVED_STATES))
         with self._connect() as con:
-            newest = con.execute(
-                "select path, sha256, state from landing_files where path like ? "
-                "order by path, first_seen",
-                [prefix + "%"],
-            ).fetchall()
-            current = {path: (sha256, state) for path, sha256, state in newest}
             rows = con.execute(
-                "select f.path, f.sha256, f.line, f.column_name, f.rule, f.severity, f.message "
+                "select f.path, f.line, f.column_name, f.rule, f.severity, f.message "
                 "from file_findings f join landing_files l using (path, sha256) "
                 f"where f.severity = ? and f.path like ? and l.state in ({placeholders}) "
-                "order by f.path, coalesce(f.line, 0)",
+                "and l.first_seen = (select max(first_seen) from landing_files n "
+                "where n.path = f.path) order by f.path, coalesce(f.line, 0)",
                 [severity, prefix + "%", *sorted(RECEIVED_STATES)],
             ).fetchall()
         found: dict[str, list[Finding]] = {}
-        for path, sha256, *finding in rows:
-            if current.get(path, ("", ""))[0] == sha256:
-                found.setdefault(path, []).append(Finding(*finding))
+        for path, *finding in rows:
+            found.setdefault(path, []).append(Finding(*finding))
         return found
 
     # Reprocessing -------------------------------------------------------------------------
