@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ingestion.common.landing import is_valid_ward_code
 from ingestion.common.reference import load_grade_names
 from ingestion.common.schema import DATASET_COLUMNS, LINEAGE_COLUMNS
+from ingestion.registry import FILE_CONTRACTS
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -51,6 +52,21 @@ ENROLLMENT_STATUSES: tuple[str, ...] = ("申込", "受講中", "修了", "未修
 ENROLLMENT_STATUS_COMPLETED = "修了"
 REVIEW_RESULTS: tuple[str, ...] = ("採用", "一部採用", "不採用", "審査中")
 PACKAGE_STATES: tuple[str, ...] = ("active", "draft", "deleted")
+SKILL_ITEM_REGEX = r"^S[0-9]{2}$"
+SKILL_LEVEL_RANGE = (1, 4)
+CONTRACT_TYPES: tuple[str, ...] = ("新規", "更新")
+COUNTERPART_TYPES: tuple[str, ...] = ("民間企業", "国", "他自治体", "その他")
+PROJECT_STATUSES: tuple[str, ...] = ("企画", "実施中", "完了", "中止")
+PROJECT_STATUS_COMPLETED = "完了"
+ADVICE_FLAGS: tuple[str, ...] = ("有", "無")
+MEASUREMENT_TYPES: tuple[str, ...] = ("改善前", "改善後")
+MIGRATION_STATUSES: tuple[str, ...] = ("未着手", "移行中", "移行完了")
+MIGRATION_STATUS_COMPLETED = "移行完了"
+# The standardised core business systems are fixed by law (sources.md): 20 per ward.
+STANDARD_SYSTEM_COUNT = 20
+SATISFACTION_RANGE = (1, 5)
+MINUTES_PER_CASE_RANGE = (0, 100_000)
+ANNUAL_CASES_RANGE = (0, 100_000_000)
 
 # `[0-9]` rather than `\d`: Python's `\d` also matches full-width digits (１３１０１６), which
 # ingestion must have normalised away before a frame reaches validation.
@@ -242,6 +258,11 @@ def columns_of(dataset: str) -> list[tuple[str, str]]:
 
 def _common_rules(dataset: str) -> list[Rule]:
     columns = columns_of(dataset)
+    contract = FILE_CONTRACTS.get(dataset)
+    # A register may answer "nothing" with a header alone, and a catalogue organisation may
+    # hold no package; other exports may not be empty.
+    may_be_empty = dataset == "opendata_package" or (contract is not None and contract.may_be_empty)
+    min_rows = 0 if may_be_empty else MIN_ROWS_PER_FILE
     names = [name for name, _ in columns]
     return [
         Rule(
@@ -251,8 +272,8 @@ def _common_rules(dataset: str) -> list[Rule]:
         ),
         Rule(
             "expect_table_row_count_to_be_between",
-            f"at least {MIN_ROWS_PER_FILE} row",
-            kwargs={"min_value": MIN_ROWS_PER_FILE, "max_value": None},
+            f"at least {min_rows} row",
+            kwargs={"min_value": min_rows, "max_value": None},
         ),
         Rule(
             "expect_table_row_count_to_be_between",
@@ -345,6 +366,158 @@ def _proposals_proposal() -> list[Rule]:
     ]
 
 
+def _dated(column: str) -> list[Rule]:
+    """A programme date: bounded (a mistyped year), and not after the export was taken."""
+    return [
+        between(column, EARLIEST_SESSION_DATE, LATEST_DATE),
+        not_after(column, "reference_date"),
+    ]
+
+
+def _keyed(*key: str) -> list[Rule]:
+    """Every key column present, and the key unique within the file."""
+    if len(key) == 1:
+        return [not_null(key[0]), unique(key[0])]
+    kwargs = {"column_list": ["source_file", *key], "ignore_row_if": "any_value_is_missing"}
+    together = Rule(
+        "expect_compound_columns_to_be_unique",
+        f"{' + '.join(key)} unique in the file",
+        key[0],
+        kwargs=kwargs,
+    )
+    return [*(not_null(column) for column in key), together]
+
+
+def _hr_skill_assessment() -> list[Rule]:
+    return [
+        *_keyed("staff_id", "assessed_on", "skill_item_code"),
+        *_dated("assessed_on"),
+        matches("skill_item_code", SKILL_ITEM_REGEX),
+        not_null("skill_level"),
+        between("skill_level", *SKILL_LEVEL_RANGE),
+    ]
+
+
+def _hr_dx_leader_certification() -> list[Rule]:
+    return [
+        *_keyed("certification_id"),
+        not_null("staff_id"),
+        not_null("certified_on"),
+        *_dated("certified_on"),
+        between("lapsed_on", EARLIEST_SESSION_DATE, LATEST_DATE),
+        not_before("lapsed_on", "certified_on"),
+    ]
+
+
+def _hr_external_specialist() -> list[Rule]:
+    return [
+        *_keyed("contract_id"),
+        not_null("staff_id"),
+        not_null("role"),
+        not_null("term_start"),
+        between("term_start", EARLIEST_SESSION_DATE, LATEST_DATE),
+        between("term_end", EARLIEST_SESSION_DATE, LATEST_DATE),
+        not_before("term_end", "term_start"),
+        in_set("contract_type", CONTRACT_TYPES),
+    ]
+
+
+def _hr_personnel_exchange() -> list[Rule]:
+    return [
+        *_keyed("exchange_id"),
+        in_set("counterpart_type", COUNTERPART_TYPES),
+        not_null("started_on"),
+        between("started_on", EARLIEST_SESSION_DATE, LATEST_DATE),
+        between("ended_on", EARLIEST_SESSION_DATE, LATEST_DATE),
+        not_before("ended_on", "started_on"),
+    ]
+
+
+def _hr_hr_regulation() -> list[Rule]:
+    return [
+        *_keyed("regulation_id"),
+        not_null("regulation_type"),
+        not_null("effective_on"),
+        between("effective_on", EARLIEST_HIRE_DATE, LATEST_DATE),
+        between("repealed_on", EARLIEST_HIRE_DATE, LATEST_DATE),
+        not_before("repealed_on", "effective_on"),
+    ]
+
+
+def _dx_office_dx_project() -> list[Rule]:
+    completed_needs_end = Rule(
+        "expect_column_values_to_not_be_null",
+        f"ended_on not null where project_status == {PROJECT_STATUS_COMPLETED}",
+        "ended_on",
+        when=("project_status", PROJECT_STATUS_COMPLETED),
+    )
+    return [
+        *_keyed("project_id"),
+        not_null("started_on"),
+        between("started_on", EARLIEST_SESSION_DATE, LATEST_DATE),
+        between("ended_on", EARLIEST_SESSION_DATE, LATEST_DATE),
+        not_before("ended_on", "started_on"),
+        in_set("project_status", PROJECT_STATUSES),
+        completed_needs_end,
+        in_set("external_advice", ADVICE_FLAGS),
+        between("annual_savings_yen", 0),
+    ]
+
+
+def _dx_office_bpr_measurement() -> list[Rule]:
+    return [
+        *_keyed("task_code", "measurement_type", "measured_on"),
+        in_set("measurement_type", MEASUREMENT_TYPES),
+        *_dated("measured_on"),
+        not_null("minutes_per_case"),
+        between("minutes_per_case", *MINUTES_PER_CASE_RANGE),
+        not_null("annual_cases"),
+        between("annual_cases", *ANNUAL_CASES_RANGE),
+    ]
+
+
+def _dx_office_system_migration() -> list[Rule]:
+    completed_needs_date = Rule(
+        "expect_column_values_to_not_be_null",
+        f"migrated_on not null where migration_status == {MIGRATION_STATUS_COMPLETED}",
+        "migrated_on",
+        when=("migration_status", MIGRATION_STATUS_COMPLETED),
+    )
+    return [
+        # A full snapshot: one row per system, like a roster's one row per person.
+        *_keyed("system_code"),
+        in_set("migration_status", MIGRATION_STATUSES),
+        completed_needs_date,
+        # 移行中 may carry its planned completion day, after the export: bounded only.
+        between("migrated_on", EARLIEST_SESSION_DATE, LATEST_DATE),
+        # A snapshot lists the 20 systems; a shorter one is worth a look, not a refusal.
+        Rule(
+            "expect_table_row_count_to_be_between",
+            f"{STANDARD_SYSTEM_COUNT} systems",
+            severity="warning",
+            kwargs={"min_value": STANDARD_SYSTEM_COUNT, "max_value": STANDARD_SYSTEM_COUNT},
+        ),
+    ]
+
+
+def _surveys_staff_survey() -> list[Rule]:
+    return [
+        *_keyed("response_id"),
+        not_null("answered_on"),
+        *_dated("answered_on"),
+        between("satisfaction", *SATISFACTION_RANGE),
+    ]
+
+
+def _surveys_procedure_survey() -> list[Rule]:
+    return [
+        *_keyed("response_id"),
+        not_null("answered_at"),
+        between("answered_at", EARLIEST_SESSION_DATE, LATEST_DATE),
+        between("satisfaction", *SATISFACTION_RANGE),
+    ]
+
+
 def _opendata_package() -> list[Rule]:
     return [
         not_null("package_id"),
@@ -361,6 +534,16 @@ _DATASET_RULES = {
     "training_session": _training_session,
     "training_enrollment": _training_enrollment,
     "proposals_proposal": _proposals_proposal,
+    "hr_skill_assessment": _hr_skill_assessment,
+    "hr_dx_leader_certification": _hr_dx_leader_certification,
+    "hr_external_specialist": _hr_external_specialist,
+    "hr_personnel_exchange": _hr_personnel_exchange,
+    "hr_hr_regulation": _hr_hr_regulation,
+    "dx_office_dx_project": _dx_office_dx_project,
+    "dx_office_bpr_measurement": _dx_office_bpr_measurement,
+    "dx_office_system_migration": _dx_office_system_migration,
+    "surveys_staff_survey": _surveys_staff_survey,
+    "surveys_procedure_survey": _surveys_procedure_survey,
     "opendata_package": _opendata_package,
 }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 
 from ingestion.common.problems import ValueProblem
 
@@ -103,6 +103,37 @@ def parse_date(text: str) -> date | None:
         era = _ERA_BY_NAME[name.upper() if len(name) == 1 else name]
         return _wareki_to_date(era, _era_year(year_token), int(month), int(day))
     raise ValueProblem("unparseable_date", "not a date in a known spelling")
+
+
+_TIME_OF_DAY = re.compile(r"^(.*?)[\sT]+(\d{1,2})[:時](\d{2})(?:[:分](\d{2})秒?|分)?$")
+
+
+def parse_datetime(text: str) -> datetime | None:
+    """Parse a date and time of day (回答日時) as survey tools write them: 2025-06-03 14:22,
+    2025/6/3 9:05:00, 令和7年6月3日 14時22分. A date alone is taken at midnight.
+
+    Returns:
+        The naive local (JST) date and time, or None for a blank cell.
+
+    Raises:
+        ValueProblem: the date part is not a date (see `parse_date`) or the time is not a time
+            of day.
+    """
+    value = unicodedata.normalize("NFKC", text).strip()
+    if not value:
+        return None
+    match = _TIME_OF_DAY.match(value)
+    day_text, clock = (match.group(1), match.groups()[1:]) if match else (value, None)
+    day = parse_date(day_text)
+    if day is None:
+        raise ValueProblem("unparseable_date", "a time without a date")
+    if clock is None:
+        return datetime.combine(day, time(0))
+    hour, minute, second = (int(part) if part else 0 for part in clock)
+    try:
+        return datetime.combine(day, time(hour, minute, second))
+    except ValueError:
+        raise ValueProblem("invalid_time", "not a time of day") from None
 
 
 def fiscal_year_of(day: date) -> int:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from ingestion.common.contract import Column, DatasetContract, Kind
-from ingestion.common.dates import parse_date, parse_fiscal_year
+from ingestion.common.contract import Column, DatasetContract, Kind, list_count_name
+from ingestion.common.dates import parse_date, parse_datetime, parse_fiscal_year
 from ingestion.common.landing import LandingFile
 from ingestion.common.loader import ExportIdentity
 from ingestion.common.problems import WARNING, ExportError, Finding, RowProblem, ValueProblem
@@ -47,6 +47,7 @@ _PANDAS_DTYPES = {
     Kind.STAFF_ID: "str",
     Kind.STAFF_ID_LIST: "str",
     Kind.DATE: "datetime64[s]",
+    Kind.TIMESTAMP: "datetime64[s]",
     Kind.INTEGER: "Int64",
     Kind.AMOUNT: "Int64",
     Kind.FISCAL_YEAR: "Int64",
@@ -271,6 +272,7 @@ def _parser_for(column: Column, ward_code: str, pseudonyms: Pseudonymiser) -> Ca
         Kind.CODE: lambda text: normalise_code(text) or None,
         Kind.TEXT: lambda text: text.strip() or None,
         Kind.DATE: parse_date,
+        Kind.TIMESTAMP: parse_datetime,
         Kind.INTEGER: parse_integer,
         Kind.AMOUNT: parse_integer,
         Kind.DECIMAL: parse_decimal,
@@ -301,7 +303,8 @@ def _parse_column(
 
 
 def _typed(values: pd.Series, kind: Kind) -> pd.Series:
-    if kind is Kind.DATE:
+    if kind in (Kind.DATE, Kind.TIMESTAMP):
+        # datetime is a subclass of date: both become Timestamps, a blank NaT.
         as_timestamps = values.map(lambda d: pd.Timestamp(d) if isinstance(d, date) else pd.NaT)
         return as_timestamps.astype("datetime64[s]")
     return values.astype(_PANDAS_DTYPES[kind])
@@ -367,7 +370,7 @@ def _add_list_counts(frame: pd.DataFrame, contract: DatasetContract) -> None:
     """Give every list of staff (`<x>_ids`) its size (`<x>_count`), e.g. a group proposal's."""
     for column in contract.kept_columns:
         if column.kind is Kind.STAFF_ID_LIST:
-            count_name = column.name.removesuffix("_ids") + "_count"
+            count_name = list_count_name(column.name)
             sizes = frame[column.name].map(
                 lambda ids: len(ids.split(";")) if isinstance(ids, str) else 0
             )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
+from ingestion.registry import FILE_CONTRACTS
+
 RAW_SCHEMA = "raw"
 
 LINEAGE_COLUMNS: list[tuple[str, str]] = [
@@ -20,52 +22,9 @@ LINEAGE_COLUMNS: list[tuple[str, str]] = [
     ("loaded_at", "timestamp not null"),
 ]
 
+# The landing datasets' columns come from their contracts; the catalogue snapshot has none.
 DATASET_COLUMNS: dict[str, list[tuple[str, str]]] = {
-    "hr_staff": [
-        ("staff_id", "varchar"),
-        ("org_code", "varchar"),
-        ("org_name", "varchar"),
-        ("grade", "varchar"),
-        ("job_title", "varchar"),
-        ("employment_type", "varchar"),
-        ("hire_date", "date"),
-        ("retirement_date", "date"),
-    ],
-    "training_course": [
-        ("fiscal_year", "integer"),
-        ("course_code", "varchar"),
-        ("course_name", "varchar"),
-        ("category", "varchar"),
-        ("requirement", "varchar"),
-        ("delivery_format", "varchar"),
-        ("hours", "double"),
-    ],
-    "training_session": [
-        ("session_id", "varchar"),
-        ("course_code", "varchar"),
-        ("session_date", "date"),
-        ("capacity", "integer"),
-        ("venue", "varchar"),
-    ],
-    "training_enrollment": [
-        ("enrollment_id", "varchar"),
-        ("staff_id", "varchar"),
-        ("course_code", "varchar"),
-        ("session_id", "varchar"),
-        ("applied_on", "date"),
-        ("status", "varchar"),
-        ("completed_on", "date"),
-    ],
-    "proposals_proposal": [
-        ("proposal_id", "varchar"),
-        ("submitted_on", "date"),
-        ("proposer_ids", "varchar"),
-        ("proposer_count", "integer"),
-        ("org_code", "varchar"),
-        ("category", "varchar"),
-        ("review_result", "varchar"),
-        ("effect_amount_yen", "bigint"),
-    ],
+    **{table: contract.warehouse_columns for table, contract in FILE_CONTRACTS.items()},
     "opendata_package": [
         ("snapshot_id", "varchar"),
         ("taken_at", "timestamp"),
