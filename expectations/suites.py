@@ -514,6 +514,8 @@ def _surveys_procedure_survey() -> list[Rule]:
         *_keyed("response_id"),
         not_null("answered_at"),
         between("answered_at", EARLIEST_SESSION_DATE, LATEST_DATE),
+        # An answer after the export's date (midnight): a clock or a typo, worth a look.
+        not_after("answered_at", "reference_date", severity="warning"),
         between("satisfaction", *SATISFACTION_RANGE),
     ]
 

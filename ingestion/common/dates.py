@@ -105,12 +105,16 @@ def parse_date(text: str) -> date | None:
     raise ValueProblem("unparseable_date", "not a date in a known spelling")
 
 
-_TIME_OF_DAY = re.compile(r"^(.*?)[\sT]+(\d{1,2})[:時](\d{2})(?:[:分](\d{2})秒?|分)?$")
+# A time after the date: 14:22 or 9:05:00 after a space or a T; 14時22分, 9時5分 or 14時 after a
+# space or straight after a 和暦 date's 日.
+_CLOCK_TIME = re.compile(r"^(.*?)[\sT]+(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_KANJI_TIME = re.compile(r"^(.*?(?:日|\s))\s*(\d{1,2})時(?:(\d{1,2})分(?:(\d{1,2})秒)?)?$")
 
 
 def parse_datetime(text: str) -> datetime | None:
     """Parse a date and time of day (回答日時) as survey tools write them: 2025-06-03 14:22,
-    2025/6/3 9:05:00, 令和7年6月3日 14時22分. A date alone is taken at midnight.
+    2025/6/3 9:05:00, 令和7年6月3日 14時22分 (or 14時22分 right after 日). A date alone is
+    taken at midnight.
 
     Returns:
         The naive local (JST) date and time, or None for a blank cell.
@@ -122,7 +126,7 @@ def parse_datetime(text: str) -> datetime | None:
     value = unicodedata.normalize("NFKC", text).strip()
     if not value:
         return None
-    match = _TIME_OF_DAY.match(value)
+    match = _CLOCK_TIME.match(value) or _KANJI_TIME.match(value)
     day_text, clock = (match.group(1), match.groups()[1:]) if match else (value, None)
     day = parse_date(day_text)
     if day is None:
