@@ -33,7 +33,7 @@ INDICATORS_SPEC = REPO_ROOT.parent / "shared" / "spec" / "indicators.yaml"
 MINATO = "131032"  # 港区: carries the scenario
 KOTO = "131083"  # 江東区: only an open-data snapshot, for the benchmark
 LOADED_AT = dt.datetime(2025, 3, 20, 9, 0, 0)
-COMPUTED_INDICATORS = 6
+COMPUTED_INDICATORS = 20
 WARDS = 23
 
 
@@ -211,11 +211,13 @@ def package(
         "package_id": package_id,
         "state": fields.get("state", "active"),
         "is_private": fields.get("is_private", False),
+        "metadata_created": fields.get("created", "2023-05-01 00:00:00"),
     }
 
 
 def insert_open_data_snapshots(con: duckdb.DuckDBPyConnection) -> None:
-    """港区: 3 packages in June, 2 open ones at the March snapshot; 江東区: 1."""
+    """港区: 3 packages in June, 2 open ones at the March snapshot (one created in FY2023, one
+    in FY2024); 江東区: 1, created in FY2024."""
     insert_rows(
         con,
         "opendata_package",
@@ -228,7 +230,7 @@ def insert_open_data_snapshots(con: duckdb.DuckDBPyConnection) -> None:
         "2025-03-01",
         [
             package(MINATO, "snapB", "2025-03-01 00:00:00", "p1"),
-            package(MINATO, "snapB", "2025-03-01 00:00:00", "p2"),
+            package(MINATO, "snapB", "2025-03-01 00:00:00", "p2", created="2024-06-01 00:00:00"),
             package(MINATO, "snapB", "2025-03-01 00:00:00", "p3", is_private=True),
             package(MINATO, "snapB", "2025-03-01 00:00:00", "p4", state="deleted"),
         ],
@@ -237,7 +239,7 @@ def insert_open_data_snapshots(con: duckdb.DuckDBPyConnection) -> None:
         con,
         "opendata_package",
         "2024-09-01",
-        [package(KOTO, "snapC", "2024-09-01 00:00:00", "k1")],
+        [package(KOTO, "snapC", "2024-09-01 00:00:00", "k1", created="2024-08-01 00:00:00")],
     )
 
 
@@ -311,27 +313,57 @@ def test_scenario_spine_covers_every_ward_and_fiscal_year_seen(builds: Builds) -
 
 
 def test_scenario_kpi_values(builds: Builds) -> None:
-    assert fct_rows(builds.warehouse, MINATO, 2024) == {
+    minato_2024 = fct_rows(builds.warehouse, MINATO, 2024)
+    measured = {i: row for i, row in minato_2024.items() if row[4] != "no_data"}
+    # The scenario's newest exports are of 2025-03-01, before FY2024 ends on 2025-03-31: every
+    # value is provisional, never judged against its target yet.
+    assert measured == {
         # s1 and s2 of {s1, s2, s3, s5} completed C1: s4 retired before the October snapshot
-        "m1_ksi_basic_training_completion": (50.0, 2.0, 4.0, 100.0, "not_achieved"),
+        "m1_ksi_basic_training_completion": (50.0, 2.0, 4.0, 100.0, "provisional"),
         # 3 proposals in FY2024 against 2 in FY2023
-        "m1_kpi_proposal_growth": (50.0, 3.0, 2.0, 30.0, "achieved"),
-        "m1_kpi_basic_course_count": (2.0, 2.0, None, 5.0, "not_achieved"),
-        "m1_kpi_tool_training_sessions": (3.0, 3.0, None, 50.0, "not_achieved"),
-        "m2_kpi_dx_leader_program_graduates": (1.0, 1.0, None, 30.0, "not_achieved"),
+        "m1_kpi_proposal_growth": (50.0, 3.0, 2.0, 30.0, "provisional"),
+        "m1_kpi_basic_course_count": (2.0, 2.0, None, 5.0, "provisional"),
+        "m1_kpi_tool_training_sessions": (3.0, 3.0, None, 50.0, "provisional"),
+        "m2_kpi_dx_leader_program_graduates": (1.0, 1.0, None, 30.0, "provisional"),
         # the March snapshot: p3 is private, p4 deleted
-        "ctx_open_datasets": (2.0, 2.0, None, None, "no_target"),
+        "ctx_open_datasets": (2.0, 2.0, None, None, "provisional"),
     }
+    # the other 14 indicators' sources never arrived: no data, not 0
+    assert len(minato_2024) == COMPUTED_INDICATORS
+
+
+def test_scenario_year_closed_in_the_data_is_judged(builds: Builds) -> None:
+    # GIVEN the as-of dates: the proposals' latest export is of 2025-03-01, the catalogue's
+    # of 2025-03-01; FY2023 closed on 2024-03-31, before both
+    with duckdb.connect(str(builds.warehouse), read_only=True) as con:
+        rows = con.execute(
+            """
+            select fiscal_year, indicator_id, as_of_date, is_provisional
+            from marts.fct_kpi_values
+            where ward_code = ? and indicator_id in ('m1_kpi_proposal_growth', 'ctx_open_datasets')
+            order by all
+            """,
+            [MINATO],
+        ).fetchall()
+    assert rows == [
+        (2023, "ctx_open_datasets", dt.date(2025, 3, 1), False),
+        (2023, "m1_kpi_proposal_growth", dt.date(2025, 3, 1), False),
+        (2024, "ctx_open_datasets", dt.date(2025, 3, 1), True),
+        (2024, "m1_kpi_proposal_growth", dt.date(2025, 3, 1), True),
+    ]
 
 
 def test_scenario_years_and_wards_without_data_are_no_data(builds: Builds) -> None:
     minato_2023 = fct_rows(builds.warehouse, MINATO, 2023)
+    # FY2023 had no catalogue snapshot: reconstructed from the latest one, the packages
+    # created by 2024-03-31 (p1); the year is closed in the data, so no longer provisional
+    assert minato_2023.pop("ctx_open_datasets") == (1.0, 1.0, None, None, "no_target")
     assert {row[0] for row in minato_2023.values()} == {None}
     assert {row[4] for row in minato_2023.values()} == {"no_data"}
     # FY2023 has proposals but no FY2022 to grow from
     assert minato_2023["m1_kpi_proposal_growth"][1:3] == (2.0, 0.0)
     koto_2024 = fct_rows(builds.warehouse, KOTO, 2024)
-    assert koto_2024.pop("ctx_open_datasets") == (1.0, 1.0, None, None, "no_target")
+    assert koto_2024.pop("ctx_open_datasets") == (1.0, 1.0, None, None, "provisional")
     assert {row[4] for row in koto_2024.values()} == {"no_data"}
 
 
@@ -346,7 +378,8 @@ def test_scenario_open_data_benchmark(builds: Builds) -> None:
             """
         ).fetchall()
     assert rows == [
-        (2023, 0, None, None, None, None, None),
+        # FY2023 reconstructed: 港区 1 package created by then, 江東区 none: no ratio from 0
+        (2023, 2, 1.0, MINATO, 0.0, KOTO, None),
         (2024, 2, 2.0, MINATO, 1.0, KOTO, 2.0),
     ]
 
@@ -367,11 +400,19 @@ def test_indicators_seed_matches_the_specification() -> None:
             "target_value": None if indicator["target"] is None else float(indicator["target"]),
             # YAML folds the definitions over lines; the seed keeps one line.
             "definition": " ".join(str(indicator["definition"]).split()),
+            "source": " ".join(
+                indicator["source"] if isinstance(indicator["source"], list) else [indicator["source"]]
+            ),
+            "deadline": str(indicator.get("deadline") or ""),
         }
         for indicator in spec
     ]
+    # serves_kgi and display_order are dxkpi's own (the hierarchy the spec leaves implicit)
     actual = [
-        {**row, "target_value": float(row["target_value"]) if row["target_value"] else None}
+        {
+            **{k: v for k, v in row.items() if k not in ("serves_kgi", "display_order")},
+            "target_value": float(row["target_value"]) if row["target_value"] else None,
+        }
         for row in indicators_seed_rows()
     ]
     assert actual == expected

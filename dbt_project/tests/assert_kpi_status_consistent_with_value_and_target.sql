@@ -1,5 +1,5 @@
--- The status the scorecard shows must follow from value, target and direction alone,
--- whatever the model that computed it.
+-- The status the scorecard shows must follow from value, target, direction and whether the
+-- fiscal year is over in the data, whatever the model that computed it.
 with
 
 fct_kpi_values as (
@@ -11,9 +11,17 @@ inconsistent_statuses as (
     from fct_kpi_values
     where
         (value is null and status != 'no_data')
-        or (value is not null and target_value is null and status != 'no_target')
+        or (value is not null and is_provisional and status != 'provisional')
+        or (value is not null and not is_provisional and status = 'provisional')
         or (
             value is not null
+            and not is_provisional
+            and target_value is null
+            and status != 'no_target'
+        )
+        or (
+            value is not null
+            and not is_provisional
             and target_value is not null
             and status not in ('achieved', 'not_achieved')
         )

@@ -1,4 +1,5 @@
--- Rates are percentages 0-100. Growth rates are the exception: -100% to unbounded.
+-- Rates are percentages 0-100. Growth rates (-100% to unbounded) and the leader ratio (its
+-- numerator counts leaders of any grade) are the exceptions.
 with
 
 fct_kpi_values as (
@@ -10,7 +11,8 @@ rates_out_of_range as (
     from fct_kpi_values
     where
         unit = 'percent'
-        and indicator_id not in ('m1_kpi_proposal_growth')
+        -- Certified leaders of any grade over staff of 係長級 and above may exceed 100%.
+        and indicator_id not in ('m1_kpi_proposal_growth', 'm2_ksi_certified_dx_leader_ratio')
         and (value < 0 or value > 100)
 ),
 

@@ -13,7 +13,13 @@ from orchestration.resources import LandingZoneResource, ServingResource, Wareho
 from orchestration.serving import publish_marts
 from orchestration.settings import WAREHOUSE_POOL
 
-MART_MODELS = ("dim_ward", "dim_indicator", "fct_kpi_values", "mart_open_data_benchmark")
+MART_MODELS = (
+    "dim_ward",
+    "dim_indicator",
+    "fct_kpi_values",
+    "fct_kpi_lineage",
+    "mart_open_data_benchmark",
+)
 
 
 def failing_blocking_checks(instance: dg.DagsterInstance) -> list[str]:

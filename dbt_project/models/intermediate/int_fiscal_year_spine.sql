@@ -1,6 +1,18 @@
 -- Every ward of the reference list x every fiscal year from the first to the last one seen
 -- in any source, so that a ward without data for a year still shows up (as no_data) instead
 -- of silently missing from the scorecard.
+-- Dated events extend the range (a survey answer, a skill assessment, a BPR measurement after
+-- the improvement, as a proposal or an enrolment does); the registers of long-lived records
+-- (certifications, contracts, exchanges, regulations, projects) and the migration snapshots
+-- extend it by their exports' reference dates only (first and last, empty exports included):
+-- their records reach years back (a regulation in force since 2010, a certification of 2019),
+-- and dating the scorecard from them would add years no other source says anything about.
+{%- set register_tables -%}
+    'hr_dx_leader_certification', 'hr_external_specialist', 'hr_personnel_exchange',
+    'hr_hr_regulation', 'dx_office_dx_project', 'dx_office_bpr_measurement',
+    'dx_office_system_migration'
+{%- endset %}
+
 with
 
 wards as (
@@ -31,6 +43,26 @@ int_opendata_packages_deduplicated as (
     select * from {{ ref('int_opendata_packages_deduplicated') }}
 ),
 
+int_source_coverage as (
+    select * from {{ ref('int_source_coverage') }}
+),
+
+int_skill_assessments_deduplicated as (
+    select * from {{ ref('int_skill_assessments_deduplicated') }}
+),
+
+int_bpr_measurements_deduplicated as (
+    select * from {{ ref('int_bpr_measurements_deduplicated') }}
+),
+
+int_staff_survey_responses_deduplicated as (
+    select * from {{ ref('int_staff_survey_responses_deduplicated') }}
+),
+
+int_procedure_survey_responses_deduplicated as (
+    select * from {{ ref('int_procedure_survey_responses_deduplicated') }}
+),
+
 fiscal_years_seen as (
     select {{ fiscal_year_of('reference_date') }} as fiscal_year
     from int_staff_snapshots_deduplicated
@@ -52,6 +84,28 @@ fiscal_years_seen as (
     union all
     select {{ fiscal_year_of('reference_date') }} as fiscal_year
     from int_opendata_packages_deduplicated
+    union all
+    select {{ fiscal_year_of('assessed_on') }} as fiscal_year
+    from int_skill_assessments_deduplicated
+    union all
+    select {{ fiscal_year_of('answered_on') }} as fiscal_year
+    from int_staff_survey_responses_deduplicated
+    union all
+    -- answered_at is JST wall time: its date is the JST date.
+    select {{ fiscal_year_of('cast(answered_at as date)') }} as fiscal_year
+    from int_procedure_survey_responses_deduplicated
+    union all
+    select {{ fiscal_year_of('measured_on') }} as fiscal_year
+    from int_bpr_measurements_deduplicated
+    where measurement_type = '改善後'
+    union all
+    select {{ fiscal_year_of('first_reference_date') }} as fiscal_year
+    from int_source_coverage
+    where raw_table in ({{ register_tables }})
+    union all
+    select {{ fiscal_year_of('last_reference_date') }} as fiscal_year
+    from int_source_coverage
+    where raw_table in ({{ register_tables }})
 ),
 
 fiscal_year_range as (

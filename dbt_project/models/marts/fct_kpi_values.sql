@@ -1,11 +1,26 @@
-{#- The indicators computed so far, each by its model int_kpi_<indicator_id>. Adding an
-    indicator to the scorecard = adding its model and its id here. -#}
+{#- Every indicator of the catalogue, each computed by its model int_kpi_<indicator_id>
+    (dbt needs the refs spelled out). Adding an indicator = its seed row, its model, its id
+    here. -#}
 {%- set computed_indicator_ids = [
+    'm1_kgi_staff_digital_satisfaction',
+    'm1_kgi_routine_task_time_reduction',
     'm1_ksi_basic_training_completion',
     'm1_kpi_proposal_growth',
     'm1_kpi_basic_course_count',
     'm1_kpi_tool_training_sessions',
+    'm2_kgi_dept_led_dx_projects',
+    'm2_kgi_online_procedure_satisfaction',
+    'm2_ksi_certified_dx_leader_ratio',
+    'm2_kpi_dx_leader_cost_savings',
     'm2_kpi_dx_leader_program_graduates',
+    'm2_kpi_skill_map_registration',
+    'm3_kgi_external_specialist_retention',
+    'm3_kgi_standard_system_migration',
+    'm3_ksi_cio_advisor_count',
+    'm3_ksi_digital_career_path',
+    'm3_kpi_external_advice_improvements',
+    'm3_kpi_external_specialist_hires',
+    'm3_kpi_private_sector_exchanges',
     'ctx_open_datasets',
 ] -%}
 
@@ -30,6 +45,14 @@ ward_indicator_targets as (
     select * from {{ ref('ward_indicator_targets') }}
 ),
 
+int_indicator_source_tables as (
+    select * from {{ ref('int_indicator_source_tables') }}
+),
+
+int_source_coverage as (
+    select * from {{ ref('int_source_coverage') }}
+),
+
 {% for indicator_id in computed_indicator_ids %}
     int_kpi_{{ indicator_id }} as (
         select * from {{ ref('int_kpi_' ~ indicator_id) }}
@@ -44,7 +67,13 @@ kpi_values as (
             fiscal_year,
             numerator,
             denominator,
-            value
+            value,
+            {# Only the open datasets reconstruct years without a snapshot. #}
+            {% if indicator_id == 'ctx_open_datasets' -%}
+                is_reconstructed
+            {%- else -%}
+                false as is_reconstructed
+            {%- endif %}
         from int_kpi_{{ indicator_id }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -70,6 +99,19 @@ spine_by_indicator as (
     cross join computed_indicators
 ),
 
+as_of_dates as (
+    -- What the ward's data of an indicator knows: the latest reference date (基準日) among
+    -- the exports of its sources. A fiscal year ending after it is still in progress.
+    select
+        int_source_coverage.ward_code,
+        int_indicator_source_tables.indicator_id,
+        max(int_source_coverage.last_reference_date) as as_of_date
+    from int_indicator_source_tables
+    inner join int_source_coverage
+        on int_indicator_source_tables.raw_table = int_source_coverage.raw_table
+    group by int_source_coverage.ward_code, int_indicator_source_tables.indicator_id
+),
+
 values_with_targets as (
     select
         spine_by_indicator.ward_code,
@@ -78,6 +120,9 @@ values_with_targets as (
         cast(kpi_values.value as double) as value,
         cast(kpi_values.numerator as double) as numerator,
         cast(kpi_values.denominator as double) as denominator,
+        coalesce(kpi_values.is_reconstructed, false) as is_reconstructed,
+        as_of_dates.as_of_date,
+        {{ fiscal_year_end_date('spine_by_indicator.fiscal_year') }} as fiscal_year_end_date,
         dim_indicator.unit,
         dim_indicator.direction,
         coalesce(
@@ -89,6 +134,10 @@ values_with_targets as (
             spine_by_indicator.ward_code = kpi_values.ward_code
             and spine_by_indicator.fiscal_year = kpi_values.fiscal_year
             and spine_by_indicator.indicator_id = kpi_values.indicator_id
+    left join as_of_dates
+        on
+            spine_by_indicator.ward_code = as_of_dates.ward_code
+            and spine_by_indicator.indicator_id = as_of_dates.indicator_id
     left join dim_indicator
         on spine_by_indicator.indicator_id = dim_indicator.indicator_id
     left join ward_indicator_targets
@@ -100,8 +149,11 @@ values_with_targets as (
 values_with_status as (
     select
         *,
+        coalesce(as_of_date < fiscal_year_end_date, true) as is_provisional,
         case
             when value is null then 'no_data'
+            -- The year is not over in the data: judged when it is, never not_achieved before.
+            when as_of_date is null or as_of_date < fiscal_year_end_date then 'provisional'
             when target_value is null then 'no_target'
             when direction = 'higher_is_better' and value >= target_value then 'achieved'
             when direction = 'lower_is_better' and value <= target_value then 'achieved'
@@ -121,6 +173,9 @@ final as (
         unit,
         direction,
         target_value,
+        is_reconstructed,
+        as_of_date,
+        is_provisional,
         status
     from values_with_status
 )
