@@ -13,7 +13,7 @@ source_tables as (
 named_sources as (
     select
         indicator_id,
-        unnest(string_split(source, ' ')) as source
+        unnest(string_split(source, ' ')) as source_name
     from indicators
 ),
 
@@ -23,7 +23,7 @@ final as (
         source_tables.raw_table
     from named_sources
     inner join source_tables
-        on named_sources.source = source_tables.source
+        on named_sources.source_name = source_tables.source
 )
 
 select * from final
