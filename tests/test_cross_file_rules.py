@@ -92,6 +92,46 @@ RULES = {
         "error",
         "staging/stg_proposals__proposals",
     ),
+    "export_not_loaded_under_two_wards_hr_skill_assessment": (
+        "error",
+        "staging/stg_hr__skill_assessments",
+    ),
+    "export_not_loaded_under_two_wards_hr_dx_leader_certification": (
+        "error",
+        "staging/stg_hr__dx_leader_certifications",
+    ),
+    "export_not_loaded_under_two_wards_hr_external_specialist": (
+        "error",
+        "staging/stg_hr__external_specialist_contracts",
+    ),
+    "export_not_loaded_under_two_wards_hr_personnel_exchange": (
+        "error",
+        "staging/stg_hr__personnel_exchanges",
+    ),
+    "export_not_loaded_under_two_wards_hr_hr_regulation": (
+        "error",
+        "staging/stg_hr__regulations",
+    ),
+    "export_not_loaded_under_two_wards_dx_office_dx_project": (
+        "error",
+        "staging/stg_dx_office__projects",
+    ),
+    "export_not_loaded_under_two_wards_dx_office_bpr_measurement": (
+        "error",
+        "staging/stg_dx_office__bpr_measurements",
+    ),
+    "export_not_loaded_under_two_wards_dx_office_system_migration": (
+        "error",
+        "staging/stg_dx_office__system_migrations",
+    ),
+    "export_not_loaded_under_two_wards_surveys_staff_survey": (
+        "error",
+        "staging/stg_surveys__staff_survey_responses",
+    ),
+    "export_not_loaded_under_two_wards_surveys_procedure_survey": (
+        "error",
+        "staging/stg_surveys__procedure_survey_responses",
+    ),
     "export_not_repeated_under_a_later_date_hr_staff": ("warn", "staging/stg_hr__staff"),
 }
 
