@@ -6,7 +6,9 @@ writes `<out>/landing/<system>/<ward>_<dataset>_<YYYYMMDD>.csv` as sources.md de
 (CP932 and UTF-16/UTF-8 with BOM, title rows, 和暦 in several spellings, full-width digits,
 fiscal-year appointees re-appointed every April, group proposals, late completions, dirty
 rows), `<out>/catalogue/packages.json` for the local CKAN server, and `<out>/truth/`: what is
-true per ward and fiscal year, computed from the simulation, never from the files.
+true per ward and fiscal year, computed from the simulation, never from the files:
+`kpi_values.csv` (every indicator, empty = null), `kpi_inputs.csv`, `open_data.csv` and
+`dirty_rows.csv`. `--as-of YYYY-MM-DD` stops the story on a day of the last fiscal year.
 """
 
 from __future__ import annotations
@@ -14,23 +16,35 @@ from __future__ import annotations
 import argparse
 import csv
 import random
-from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 from ingestion.common.dates import fiscal_year_bounds, fiscal_year_of
 from ingestion.common.reference import load_wards
 from sampledata.catalogue import active_public_counts, generate_catalogue, write_catalogue
+from sampledata.exports import (
+    MAX_DIRTY_SHARE_PER_FILE,
+    ExportWriter,
+    GeneratorConfig,
+    bad_date,
+    department_code,
+)
 from sampledata.render import (
     maybe_full_width,
     spell_amount,
     spell_date,
     spell_fiscal_year,
-    write_export,
 )
-from sampledata.world import DEPARTMENTS, GRADES, Enrollment, WardWorld, WorldBuilder
+from sampledata.schedule import Schedule, closing_day, mid_year_day
+from sampledata.simulate import simulate_ward
+from sampledata.truth import INDICATORS, OPEN_DATASETS, WardTruth, open_dataset_values, ward_values
+from sampledata.truth_inputs import ward_inputs
+from sampledata.world import DEPARTMENTS, GRADES, KANA, SURNAMES, Enrollment, WardWorld
+from sampledata.write_dx_office import write_dx_office
+from sampledata.write_hr import write_hr_registers
+from sampledata.write_surveys import write_surveys
+
+__all__ = ["MAX_DIRTY_SHARE_PER_FILE", "ExportWriter", "GeneratorConfig", "generate", "main"]
 
 STAFF_HEADER = [
     "職員番号",
@@ -55,8 +69,6 @@ ENROLLMENT_HEADER = [
     "受講状況",
     "修了日",
 ]
-# The most dirty rows one export gets (the quarantine refuses a file above 5%).
-MAX_DIRTY_SHARE_PER_FILE = 0.04
 PROPOSAL_HEADER = [
     "提案番号",
     "提出日",
@@ -69,86 +81,16 @@ PROPOSAL_HEADER = [
 ]
 
 
-@dataclass(frozen=True)
-class GeneratorConfig:
-    """What to generate."""
-
-    out: Path
-    ward_codes: list[str]
-    staff_range: tuple[int, int]
-    fiscal_years: list[int]
-    seed: int
-    dirty_share: float
-
-
-class ExportWriter:
-    """Writes one ward's exports, slipping in dirty rows and counting them."""
-
-    def __init__(self, config: GeneratorConfig, ward_index: int, code: str) -> None:
-        self.config = config
-        self.code = code
-        self.rng = random.Random(f"{config.seed}:{code}:export")
-        # Proposal exports come from a newer tool: UTF-8 with BOM in some wards, UTF-16 in others.
-        self.proposal_encoding = "utf-8-sig" if ward_index % 2 == 0 else "utf-16"
-        self.dirty_rows: dict[str, int] = {}
-
-    def write(
-        self,
-        system: str,
-        dataset: str,
-        reference_date: date,
-        header: list[str],
-        rows: list[list[str]],
-        dirty_row: Callable[[int], list[str]],
-        encoding: str = "cp932",
-    ) -> None:
-        """Write one export named `<ward>_<dataset>_<YYYYMMDD>.csv` into `landing/<system>/`."""
-        name = f"{self.code}_{dataset}_{reference_date:%Y%m%d}.csv"
-        mixed = self._with_dirty_rows(rows, dirty_row)
-        title = None
-        if self.rng.random() < 0.3:
-            title = f"{dataset} 出力（{reference_date:%Y年%m月%d日}現在）"
-        path = self.config.out / "landing" / system / name
-        write_export(path, header, mixed, encoding, title)
-        self.dirty_rows[f"{system}/{name}"] = len(mixed) - len(rows)
-
-    def _with_dirty_rows(
-        self, rows: list[list[str]], dirty_row: Callable[[int], list[str]]
-    ) -> list[list[str]]:
-        # A healthy export has a few slips, never so many that the quarantine's circuit
-        # breaker (5% of a file's rows) refuses it: small files may get none.
-        allowed = int(len(rows) * MAX_DIRTY_SHARE_PER_FILE)
-        mixed: list[list[str]] = []
-        slipped = 0
-        for row in rows:
-            mixed.append(row)
-            if self.rng.random() < self.config.dirty_share and slipped < allowed:
-                mixed.append(dirty_row(len(mixed)))
-                slipped += 1
-        return mixed
-
-
-def _department_code(index: int) -> str:
-    return f"{(index + 1) * 100:04d}"
-
-
-def _bad_date(rng: random.Random) -> str:
-    """A date cell no reader may accept: a day after its era ended, or no such day."""
-    return rng.choice(
-        ("平成31年5月1日", "H31.5.7", "令和6年2月30日", "2025/13/01", "令和元年4月1日", "不明")
-    )
-
-
-def write_staff(writer: ExportWriter, world: WardWorld) -> None:
+def write_staff(writer: ExportWriter, world: WardWorld, schedule: Schedule) -> None:
     """One full roster snapshot per month."""
     rng = writer.rng
-    for day in world.snapshot_dates():
+    for day in schedule.days(world.snapshot_dates()):
         rows = [
             [
                 maybe_full_width(s.number, rng),
                 s.name,
                 s.kana,
-                maybe_full_width(_department_code(s.department), rng),
+                maybe_full_width(department_code(s.department), rng),
                 DEPARTMENTS[s.department],
                 GRADES[s.grade][0],
                 GRADES[s.grade][1],
@@ -163,73 +105,93 @@ def write_staff(writer: ExportWriter, world: WardWorld) -> None:
         def dirty(position: int) -> list[str]:
             return [
                 f"9{position:05d}",
-                "誤入力",
-                "ゴニュウリョク",
+                f"{SURNAMES[0]}（誤入力）",
+                KANA[0],
                 "0100",
                 "総務部総務課",
                 "係員",
                 "主事",
                 "正規",
-                _bad_date(rng),
+                bad_date(rng),
                 "",
             ]
 
         writer.write("hr", "staff", day, STAFF_HEADER, rows, dirty)
 
 
-def write_training(writer: ExportWriter, world: WardWorld) -> None:
+def write_training(writer: ExportWriter, world: WardWorld, schedule: Schedule) -> None:
     """Per fiscal year: the plan on April 1, sessions and enrolments after the year closes,
     and a mid-year enrolment export on October 1 that the year-end one supersedes."""
+    years = world.fiscal_years
+    for day, batch in schedule.batches({y: [date(y, 4, 1)] for y in years}):
+        write_courses(writer, world, day, batch)
+    for day, batch in schedule.batches({y: [closing_day(y)] for y in years}):
+        write_sessions(writer, world, day, batch)
+    for day, batch in schedule.batches({y: [mid_year_day(y), closing_day(y)] for y in years}):
+        write_enrollments(writer, world, day, batch)
+
+
+def write_courses(
+    writer: ExportWriter, world: WardWorld, day: date, fiscal_years: tuple[int, ...]
+) -> None:
     rng = writer.rng
-    for fiscal_year in world.fiscal_years:
-        _, end = fiscal_year_bounds(fiscal_year)
-        courses = [c for c in world.courses if c.fiscal_year == fiscal_year]
-        course_rows = [
-            [
-                spell_fiscal_year(c.fiscal_year, rng),
-                maybe_full_width(c.code, rng),
-                c.name,
-                c.category,
-                "必修" if c.mandatory else "選択",
-                c.delivery,
-                maybe_full_width(f"{c.hours:g}", rng),
-            ]
-            for c in courses
+    course_rows = [
+        [
+            spell_fiscal_year(c.fiscal_year, rng),
+            maybe_full_width(c.code, rng),
+            c.name,
+            c.category,
+            "必修" if c.mandatory else "選択",
+            c.delivery,
+            maybe_full_width(f"{c.hours:g}", rng),
         ]
-        writer.write(
-            "training",
-            "course",
-            date(fiscal_year, 4, 1),
-            COURSE_HEADER,
-            course_rows,
-            lambda n: ["来年度", f"ZZ{n:04d}", "未定", "デジタル基礎", "必修", "集合", "約2"],
-        )
-        closing = end + timedelta(days=31)
-        sessions = [s for s in world.sessions if s.course.fiscal_year == fiscal_year]
-        session_rows = [
-            [s.session_id, s.course.code, spell_date(s.held_on, rng), str(s.capacity), s.venue]
-            for s in sessions
-        ]
-        writer.write(
-            "training",
-            "session",
-            closing,
-            SESSION_HEADER,
-            session_rows,
-            lambda n: [f"X{n:06d}", "TL0000", _bad_date(rng), "未定", "未定"],
-        )
-        enrollments = [e for e in world.enrollments if e.course.fiscal_year == fiscal_year]
-        for export_day in (date(fiscal_year, 10, 1), closing):
-            rows = [_enrollment_row(e, export_day, rng) for e in enrollments]
-            present = [row for row in rows if row is not None]
-            writer.write(
-                "training",
-                "enrollment",
-                export_day,
-                ENROLLMENT_HEADER,
-                present,
-                lambda n, e=enrollments: _dirty_enrollment(n, e, rng),
-            )
+        for c in world.courses
+        if c.fiscal_year in fiscal_years
+    ]
+    writer.write(
+        "training",
+        "course",
+        day,
+        COURSE_HEADER,
+        course_rows,
+        lambda n: ["来年度", f"ZZ{n:04d}", "未定", "デジタル基礎", "必修", "集合", "約2"],
+    )
+
+
+def write_sessions(
+    writer: ExportWriter, world: WardWorld, day: date, fiscal_years: tuple[int, ...]
+) -> None:
+    rng = writer.rng
+    session_rows = [
+        [s.session_id, s.course.code, spell_date(s.held_on, rng), str(s.capacity), s.venue]
+        for s in world.sessions
+        if s.course.fiscal_year in fiscal_years and s.held_on <= day
+    ]
+    writer.write(
+        "training",
+        "session",
+        day,
+        SESSION_HEADER,
+        session_rows,
+        lambda n: [f"X{n:06d}", "TL0000", bad_date(rng), "未定", "未定"],
+    )
+
+
+def write_enrollments(
+    writer: ExportWriter, world: WardWorld, day: date, fiscal_years: tuple[int, ...]
+) -> None:
+    rng = writer.rng
+    enrollments = [e for e in world.enrollments if e.course.fiscal_year in fiscal_years]
+    rows = [_enrollment_row(e, day, rng) for e in enrollments]
+    present = [row for row in rows if row is not None]
+    writer.write(
+        "training",
+        "enrollment",
+        day,
+        ENROLLMENT_HEADER,
+        present,
+        lambda n: _dirty_enrollment(n, enrollments, rng),
+    )
 
 
 def _enrollment_row(enrollment: Enrollment, day: date, rng: random.Random) -> list[str] | None:
@@ -261,104 +223,56 @@ def _dirty_enrollment(
         "",
         "",
         "修了",
-        _bad_date(rng),
+        bad_date(rng),
     ]
 
 
-def write_proposals(writer: ExportWriter, world: WardWorld) -> None:
+def write_proposals(writer: ExportWriter, world: WardWorld, schedule: Schedule) -> None:
     """Per fiscal year: a mid-year export (reviews pending) and the year-end one."""
+    years = world.fiscal_years
+    for day, batch in schedule.batches({y: [mid_year_day(y), closing_day(y)] for y in years}):
+        proposals = [p for p in world.proposals if fiscal_year_of(p.submitted_on) in batch]
+        _write_proposal_export(writer, proposals, day)
+
+
+def _write_proposal_export(writer: ExportWriter, proposals: list, export_day: date) -> None:
     rng = writer.rng
-    for fiscal_year in world.fiscal_years:
-        _, end = fiscal_year_bounds(fiscal_year)
-        proposals = [p for p in world.proposals if fiscal_year_of(p.submitted_on) == fiscal_year]
-        for export_day in (date(fiscal_year, 10, 1), end + timedelta(days=31)):
-            rows = []
-            for p in proposals:
-                if p.submitted_on > export_day:
-                    continue
-                pending = export_day - p.submitted_on < timedelta(days=60)
-                separator = rng.choice(("・", ";"))
-                rows.append(
-                    [
-                        maybe_full_width(p.proposal_id, rng),
-                        spell_date(p.submitted_on, rng),
-                        separator.join(maybe_full_width(s.number, rng) for s in p.proposers),
-                        _department_code(p.department),
-                        p.category,
-                        p.subject,
-                        "審査中" if pending else p.result,
-                        "" if pending else spell_amount(p.effect_yen, rng),
-                    ]
-                )
-            writer.write(
-                "proposals",
-                "proposal",
-                export_day,
-                PROPOSAL_HEADER,
-                rows,
-                lambda n: [
-                    "",
-                    "令和元年4月30日",
-                    "001000",
-                    "0100",
-                    "その他",
-                    "誤入力",
-                    "不採用",
-                    "",
-                ],
-                encoding=writer.proposal_encoding,
-            )
-
-
-def ward_truth(world: WardWorld) -> list[dict[str, object]]:
-    """What is true per fiscal year in the simulated ward (the KPI inputs)."""
-    completions: dict[tuple[str, str], list[date]] = defaultdict(list)
-    graduates: dict[int, set[str]] = defaultdict(set)
-    for e in world.enrollments:
-        if e.status == "修了" and e.completed_on is not None:
-            completions[(e.staff.number, e.course.code)].append(e.completed_on)
-            if e.course.category == "DX推進リーダー育成":
-                graduates[fiscal_year_of(e.completed_on)].add(e.staff.number)
-    tool_sessions: dict[int, int] = defaultdict(int)
-    for s in world.sessions:
-        if s.course.category == "ツール活用":
-            tool_sessions[fiscal_year_of(s.held_on)] += 1
-    proposals: dict[int, int] = defaultdict(int)
-    for p in world.proposals:
-        proposals[fiscal_year_of(p.submitted_on)] += 1
-
     rows = []
-    fiscal_years = set(world.fiscal_years) | set(tool_sessions) | set(graduates)
-    for fiscal_year in sorted(fiscal_years):
-        start, end = fiscal_year_bounds(fiscal_year)
-        last_snapshot = max((d for d in world.snapshot_dates() if start <= d <= end), default=None)
-        population = [s for s in world.staff if last_snapshot and s.in_service_on(last_snapshot)]
-        courses = [c for c in world.courses if c.fiscal_year == fiscal_year]
-        mandatory = [c for c in courses if c.mandatory and c.category == "デジタル基礎"]
-        completed_all = [
-            s
-            for s in population
-            if mandatory
-            and all(
-                any(start <= d <= end for d in completions[(s.number, c.code)]) for c in mandatory
-            )
-        ]
+    for p in proposals:
+        if p.submitted_on > export_day:
+            continue
+        pending = export_day - p.submitted_on < timedelta(days=60)
+        separator = rng.choice(("・", ";"))
         rows.append(
-            {
-                "ward_code": world.code,
-                "fiscal_year": fiscal_year,
-                "in_generated_years": fiscal_year in world.fiscal_years,
-                "population": len(population),
-                "kakaricho_plus": sum(1 for s in population if s.grade >= 2),
-                "mandatory_basic_courses": len(mandatory),
-                "completed_all_mandatory": len(completed_all),
-                "basic_courses": sum(1 for c in courses if c.category == "デジタル基礎"),
-                "tool_sessions": tool_sessions.get(fiscal_year, 0),
-                "dx_graduates": len(graduates.get(fiscal_year, set())),
-                "proposals": proposals.get(fiscal_year, 0),
-            }
+            [
+                maybe_full_width(p.proposal_id, rng),
+                spell_date(p.submitted_on, rng),
+                separator.join(maybe_full_width(s.number, rng) for s in p.proposers),
+                department_code(p.department),
+                p.category,
+                p.subject,
+                "審査中" if pending else p.result,
+                "" if pending else spell_amount(p.effect_yen, rng),
+            ]
         )
-    return rows
+    writer.write(
+        "proposals",
+        "proposal",
+        export_day,
+        PROPOSAL_HEADER,
+        rows,
+        lambda n: [
+            "",
+            "令和元年4月30日",
+            "001000",
+            "0100",
+            "その他",
+            "【件名】誤入力",
+            "不採用",
+            "",
+        ],
+        encoding=writer.proposal_encoding,
+    )
 
 
 def _write_csv(path: Path, rows: list[dict[str, object]]) -> None:
@@ -374,33 +288,67 @@ def _staff_count(config: GeneratorConfig, code: str) -> int:
     return random.Random(f"{config.seed}:{code}:size").randint(low, high)
 
 
+def check_as_of(config: GeneratorConfig) -> Schedule:
+    """The export schedule; an as-of date must fall in the last fiscal year.
+
+    Raises:
+        ValueError: it does not.
+    """
+    years = tuple(sorted(config.fiscal_years))
+    if config.as_of is not None:
+        start, end = fiscal_year_bounds(years[-1])
+        if not start <= config.as_of <= end:
+            raise ValueError(f"--as-of {config.as_of} is not in the last fiscal year ({years[-1]})")
+    return Schedule(years, config.as_of)
+
+
+def _generate_ward(
+    config: GeneratorConfig, schedule: Schedule, index: int, code: str
+) -> tuple[ExportWriter, list[dict[str, object]], list[dict[str, object]]]:
+    """Simulate and export one ward; its KPI inputs and indicator values."""
+    ward = simulate_ward(code, index, _staff_count(config, code), config.fiscal_years, config.seed)
+    writer = ExportWriter(config, index, code)
+    write_staff(writer, ward.world, schedule)
+    write_training(writer, ward.world, schedule)
+    write_proposals(writer, ward.world, schedule)
+    write_hr_registers(writer, ward, schedule)
+    write_dx_office(writer, ward, schedule)
+    write_surveys(writer, ward, schedule)
+    inputs = ward_inputs(ward.world, sorted(writer.written["hr/staff"]), schedule.last_day)
+    by_year = {int(str(row["fiscal_year"])): row for row in inputs}
+    values = ward_values(WardTruth(ward, by_year, writer.written))
+    return writer, inputs, values
+
+
 def generate(config: GeneratorConfig) -> dict[str, int]:
     """Generate every ward's exports, the catalogue and the truth; return file counts."""
-    truth: list[dict[str, object]] = []
+    schedule = check_as_of(config)
+    inputs: list[dict[str, object]] = []
+    values: list[dict[str, object]] = []
     dirty: dict[str, int] = {}
     for index, code in enumerate(config.ward_codes):
-        world = WorldBuilder(
-            code, _staff_count(config, code), config.fiscal_years, config.seed
-        ).build()
-        writer = ExportWriter(config, index, code)
-        write_staff(writer, world)
-        write_training(writer, world)
-        write_proposals(writer, world)
-        truth += ward_truth(world)
+        writer, ward_inputs_rows, ward_value_rows = _generate_ward(config, schedule, index, code)
+        inputs += ward_inputs_rows
+        values += ward_value_rows
         dirty |= writer.dirty_rows
     packages = generate_catalogue(config.ward_codes, config.seed)
     write_catalogue(packages, config.out / "catalogue" / "packages.json")
     open_data = active_public_counts(packages)
-    _write_csv(config.out / "truth" / "kpi_inputs.csv", truth)
+    values += open_dataset_values(packages, config.ward_codes, config.fiscal_years)
+    order = {indicator: n for n, indicator in enumerate([*INDICATORS, OPEN_DATASETS])}
+    values.sort(key=lambda r: (r["ward_code"], r["fiscal_year"], order[str(r["indicator_id"])]))
+    truth = config.out / "truth"
+    _write_csv(truth / "kpi_inputs.csv", inputs)
+    _write_csv(truth / "kpi_values.csv", values)
     _write_csv(
-        config.out / "truth" / "open_data.csv",
+        truth / "open_data.csv",
         [
             {"ward_code": c, "active_public_datasets": open_data.get(c, 0)}
             for c in config.ward_codes
         ],
     )
     _write_csv(
-        config.out / "truth" / "dirty_rows.csv",
+        truth / "dirty_rows.csv",
         [{"source_file": name, "dirty_rows": count} for name, count in sorted(dirty.items())],
     )
     return {"files": len(dirty), "dirty_rows": sum(dirty.values()), "wards": len(config.ward_codes)}
@@ -426,6 +374,16 @@ def parse_range(text: str) -> tuple[int, int]:
     return int(low), int(high or low)
 
 
+def parse_as_of(text: str) -> date | None:
+    """`YYYY-MM-DD`, or empty for none."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
 def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options that choose what to generate (shared by `dxkpi-generate` and the demo)."""
     parser.add_argument("--wards", type=parse_wards, default="all")
@@ -433,6 +391,12 @@ def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--years", default="2023,2024,2025", help="fiscal years (年度)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dirty", type=float, default=0.01, help="share of dirty rows")
+    parser.add_argument(
+        "--as-of",
+        type=parse_as_of,
+        default=None,
+        help="stop the simulation on this day of the last fiscal year (YYYY-MM-DD)",
+    )
 
 
 def config_from_arguments(args: argparse.Namespace, out: Path) -> GeneratorConfig:
@@ -444,6 +408,7 @@ def config_from_arguments(args: argparse.Namespace, out: Path) -> GeneratorConfi
         fiscal_years=[int(year) for year in args.years.split(",")],
         seed=args.seed,
         dirty_share=args.dirty,
+        as_of=getattr(args, "as_of", None),
     )
 
 
@@ -454,6 +419,10 @@ def main(argv: list[str] | None = None) -> None:
     add_generator_arguments(parser)
     args = parser.parse_args(argv)
     config = config_from_arguments(args, args.out)
+    try:
+        check_as_of(config)
+    except ValueError as error:
+        parser.error(str(error))
     summary = generate(config)
     print(
         f"wrote {summary['files']} exports for {summary['wards']} wards "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import random
 from datetime import date
@@ -36,18 +37,26 @@ def wareki(day: date, style: str) -> str:
     return f"{letter}{year}.{day.month}.{day.day}"
 
 
+_DATE_STYLES = ("iso", "slash", "kanji", "kanji", "letter")
+
+
+@functools.lru_cache(maxsize=65536)
+def _spelled(day: date, style: str) -> str:
+    if style == "iso":
+        return day.isoformat()
+    if style == "slash":
+        return f"{day.year}/{day.month}/{day.day}"
+    return wareki(day, style)
+
+
 def spell_date(day: date | None, rng: random.Random) -> str:
     """Spell a date as one of the styles seen in real exports, picked at random."""
     if day is None:
         return ""
-    style = rng.choice(("iso", "slash", "kanji", "kanji", "letter"))
-    text = {
-        "iso": day.isoformat,
-        "slash": lambda: f"{day.year}/{day.month}/{day.day}",
-        "kanji": lambda: wareki(day, "kanji"),
-        "letter": lambda: wareki(day, "letter"),
-    }[style]()
-    return full_width(text) if rng.random() < 0.05 else text
+    # One draw picks the style (its whole part) and, 1 time in 20, full-width digits.
+    draw = rng.random() * len(_DATE_STYLES)
+    text = _spelled(day, _DATE_STYLES[int(draw)])
+    return full_width(text) if draw % 1 < 0.05 else text
 
 
 def spell_fiscal_year(fiscal_year: int, rng: random.Random) -> str:

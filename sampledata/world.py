@@ -63,8 +63,15 @@ SURNAMES = (
     "斎藤",
     "松本",
 )
+# Names and free text never reach the warehouse. Every free-text cell the generator writes
+# (自由記述, 事業名, 件名) holds a surname of SURNAMES or one of these markers.
+FREE_TEXT_MARKERS = ("【自由記述】", "【事業名】", "【件名】")
 GIVEN_NAMES = ("太郎", "花子", "翔太", "美咲", "健一", "陽菜", "大輔", "結衣", "誠", "愛")
 KANA = ("サトウ", "スズキ", "タカハシ", "ﾀﾅｶ", "イトウ", "ワタナベ", "ヤマモト", "ナカムラ")
+# Strings found only in cells that must never reach the warehouse: every 氏名 holds a surname,
+# every 氏名カナ a reading of KANA, every free-text cell a surname or a marker. A scan of the
+# warehouse for these finds any leak.
+PERSONAL_TEXT_PROBES = SURNAMES + KANA + FREE_TEXT_MARKERS
 CATEGORIES = {
     "DB": "デジタル基礎",
     "TL": "ツール活用",
@@ -110,6 +117,16 @@ class Staff:
         if self.leave_date is None or self.leave_known_from is None:
             return None
         return self.leave_date if day >= self.leave_known_from else None
+
+
+def surname_of(staff: Staff) -> str:
+    """The surname a member of staff's name starts with (one of SURNAMES)."""
+    return next(name for name in SURNAMES if staff.name.startswith(name))
+
+
+def grade_title(staff: Staff) -> str:
+    """The title a member of staff is called by (係長, 課長...)."""
+    return GRADES[staff.grade][1]
 
 
 @dataclass(frozen=True)
@@ -191,7 +208,7 @@ def _pick_weighted(rng: random.Random, choices: tuple[tuple, ...]) -> tuple:
     return rng.choices(choices, weights=[c[-1] for c in choices])[0]
 
 
-def _random_day(rng: random.Random, start: date, end: date) -> date:
+def random_day(rng: random.Random, start: date, end: date) -> date:
     return start + timedelta(days=rng.randint(0, max((end - start).days, 0)))
 
 
@@ -209,7 +226,7 @@ class WorldBuilder:
         """Simulate staff, training and proposals over every fiscal year."""
         first_start, _ = fiscal_year_bounds(self.world.fiscal_years[0])
         for _ in range(self.staff_count):
-            self._hire(_random_day(self.rng, date(1985, 4, 1), first_start - timedelta(days=1)))
+            self._hire(random_day(self.rng, date(1985, 4, 1), first_start - timedelta(days=1)))
         completion_rate = self.rng.uniform(0.82, 0.99)
         proposal_base = max(5, self.staff_count // self.rng.randint(15, 30))
         proposal_growth = self.rng.uniform(0.9, 1.5)
@@ -246,7 +263,7 @@ class WorldBuilder:
         for staff in active:
             roll = self.rng.random()
             if roll < 0.05:
-                staff.leave_date = _random_day(self.rng, start, end - timedelta(days=1))
+                staff.leave_date = random_day(self.rng, start, end - timedelta(days=1))
                 staff.leave_known_from = staff.leave_date
             elif roll < 0.08 or (staff.employment in FISCAL_YEAR_APPOINTEE and roll < 0.2):
                 # Retirements and appointees not re-appointed leave on March 31, known ahead.
@@ -254,7 +271,7 @@ class WorldBuilder:
                 staff.leave_known_from = date(end.year, 1, 1)
         hires = int(len(active) * 0.07)
         for _ in range(hires):
-            day = start if self.rng.random() < 0.8 else _random_day(self.rng, start, end)
+            day = start if self.rng.random() < 0.8 else random_day(self.rng, start, end)
             self._hire(day)
 
     def _staff_in_year(self, fiscal_year: int) -> list[Staff]:
@@ -305,9 +322,9 @@ class WorldBuilder:
             # Now and then a session of this year's plan slips into April of the next year.
             late = self.rng.random() < 0.04
             held_on = (
-                _random_day(self.rng, end + timedelta(days=1), end + timedelta(days=25))
+                random_day(self.rng, end + timedelta(days=1), end + timedelta(days=25))
                 if late
-                else _random_day(self.rng, start + timedelta(days=20), end)
+                else random_day(self.rng, start + timedelta(days=20), end)
             )
             session = Session(
                 session_id=f"S{self._next_id():06d}",
@@ -336,14 +353,14 @@ class WorldBuilder:
             completes = False
         if completes:
             completed_on = (
-                session.held_on if session else _random_day(self.rng, window_start, window_end)
+                session.held_on if session else random_day(self.rng, window_start, window_end)
             )
             status = "修了"
         else:
             completed_on = None
             status = self.rng.choice(("未修了", "欠席", "取消", "受講中", "申込"))
         applied_from = max(date(course.fiscal_year, 4, 1), staff.first_hired)
-        applied_on = _random_day(
+        applied_on = random_day(
             self.rng, applied_from, completed_on or applied_from + timedelta(days=60)
         )
         enrollment = Enrollment(
@@ -417,7 +434,7 @@ class WorldBuilder:
         for number in range(1, count + 1):
             group = 1 if self.rng.random() < 0.8 else self.rng.randint(2, 4)
             proposers = tuple(self.rng.sample(staff, min(group, len(staff))))
-            submitted_on = _random_day(self.rng, start, end)
+            submitted_on = random_day(self.rng, start, end)
             result = (
                 "審査中"
                 if submitted_on > end - timedelta(days=20)

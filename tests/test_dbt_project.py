@@ -401,7 +401,7 @@ def test_indicators_seed_matches_the_specification() -> None:
             # YAML folds the definitions over lines; the seed keeps one line.
             "definition": " ".join(str(indicator["definition"]).split()),
             "source": " ".join(
-                indicator["source"] if isinstance(indicator["source"], list) else [indicator["source"]]
+                source if isinstance(source := indicator["source"], list) else [source]
             ),
             "deadline": str(indicator.get("deadline") or ""),
         }
