@@ -12,6 +12,8 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 WARDS ?= all
 STAFF ?= 1000-5000
 YEARS ?= 2023,2024,2025
+# A day of the last fiscal year to stop the sample at (that year is then provisional).
+AS_OF ?=
 SEED ?= 7
 DIRTY ?= 0.01
 DATA ?= data
@@ -35,13 +37,13 @@ env: $(STAMP) ## create the virtual environment from the lock file
 parse: $(STAMP) ## write the dbt manifest that Dagster loads
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir .
 
-generate: $(STAMP) ## write sample exports, catalogue and truth under DATA (WARDS, STAFF, YEARS, SEED, DIRTY)
+generate: $(STAMP) ## write sample exports, catalogue and truth under DATA (WARDS, STAFF, YEARS, AS_OF, SEED, DIRTY)
 	$(BIN)/dxkpi-generate --out $(DATA) --wards $(WARDS) --staff $(STAFF) \
-		--years $(YEARS) --seed $(SEED) --dirty $(DIRTY)
+		--years $(YEARS) $(if $(AS_OF),--as-of $(AS_OF)) --seed $(SEED) --dirty $(DIRTY)
 
 demo: $(STAMP) parse ## generate the 23-ward sample, run the whole pipeline, print the scorecard
 	$(BIN)/python -m orchestration.demo --data $(DATA) --wards $(WARDS) --staff $(STAFF) \
-		--years $(YEARS) --seed $(SEED) --dirty $(DIRTY)
+		--years $(YEARS) $(if $(AS_OF),--as-of $(AS_OF)) --seed $(SEED) --dirty $(DIRTY)
 
 run: $(STAMP) parse ## process the landing zone as it is, once, in-process (no daemon; for cron and CI)
 	$(BIN)/dxkpi-run

@@ -7,8 +7,9 @@ simulated), never from the exports or the warehouse.
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -18,14 +19,17 @@ from dagster import AssetCheckEvaluation, AssetKey, DagsterInstance, ExecuteInPr
 from ingestion.common.dates import fiscal_year_of
 from orchestration.definitions import build_definitions
 from orchestration.run import run_everything
+from orchestration.scorecard import render_scorecard
 from orchestration.settings import Settings
 from sampledata.catalogue import read_catalogue
 from sampledata.ckan_server import CkanServer
 from sampledata.generate import GeneratorConfig, generate
-from sampledata.world import SURNAMES
+from sampledata.world import PERSONAL_TEXT_PROBES
 
 WARDS = ["131016", "131032", "131237"]
 YEARS = [2024, 2025]
+# The data stops in the middle of FY2025: FY2024 is closed in the data, FY2025 in progress.
+AS_OF = date(2025, 11, 15)
 pytestmark = pytest.mark.e2e
 
 
@@ -37,7 +41,7 @@ def run_pipeline(settings: Settings, instance: DagsterInstance) -> ExecuteInProc
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     data = tmp_path_factory.mktemp("e2e")
-    generate(GeneratorConfig(data, WARDS, (25, 40), YEARS, seed=11, dirty_share=0.02))
+    generate(GeneratorConfig(data, WARDS, (25, 40), YEARS, seed=11, dirty_share=0.02, as_of=AS_OF))
     with CkanServer(read_catalogue(data / "catalogue" / "packages.json")) as server:
         settings = Settings(
             environment="local",
@@ -73,26 +77,15 @@ def read_truth(data: Path, name: str) -> list[dict[str, str]]:
 
 
 def expected_values(data: Path) -> dict[tuple[str, int, str], float | None]:
-    """KPI values computed from the simulation's truth, by the definitions of indicators.yaml."""
-    truth = {(r["ward_code"], int(r["fiscal_year"])): r for r in read_truth(data, "kpi_inputs.csv")}
-    expected: dict[tuple[str, int, str], float | None] = {}
-    for (ward, year), row in truth.items():
-        if row["in_generated_years"] != "True":
-            continue
-        population, mandatory = int(row["population"]), int(row["mandatory_basic_courses"])
-        completed = int(row["completed_all_mandatory"])
-        expected[(ward, year, "m1_ksi_basic_training_completion")] = (
-            100 * completed / population if population and mandatory else None
+    """Every indicator's value per ward and fiscal year, as the generator computed it from its
+    simulation (truth/kpi_values.csv, by the definitions of indicators.yaml), and the open
+    datasets of the catalogue snapshot the run takes today."""
+    expected: dict[tuple[str, int, str], float | None] = {
+        (row["ward_code"], int(row["fiscal_year"]), row["indicator_id"]): (
+            float(row["value"]) if row["value"] else None
         )
-        previous = truth.get((ward, year - 1))
-        previous_count = int(previous["proposals"]) if previous else 0
-        count = int(row["proposals"])
-        expected[(ward, year, "m1_kpi_proposal_growth")] = (
-            100 * (count / previous_count - 1) if previous_count and count else None
-        )
-        expected[(ward, year, "m1_kpi_basic_course_count")] = int(row["basic_courses"])
-        expected[(ward, year, "m1_kpi_tool_training_sessions")] = int(row["tool_sessions"])
-        expected[(ward, year, "m2_kpi_dx_leader_program_graduates")] = int(row["dx_graduates"])
+        for row in read_truth(data, "kpi_values.csv")
+    }
     snapshot_year = fiscal_year_of((datetime.now(UTC) + timedelta(hours=9)).date())
     for row in read_truth(data, "open_data.csv"):
         count = int(row["active_public_datasets"])
@@ -109,7 +102,10 @@ def test_run_succeeds_and_publishes(pipeline: dict) -> None:
     for evaluation in failed:
         if evaluation.check_name == "ward_freshness":
             never_heard = set(evaluation.metadata["never_heard_wards"].value)
-            assert len(never_heard) == 20 and not never_heard & set(WARDS)
+            # the generator's third ward never sends personnel exchanges (its truth: no data)
+            dataset = evaluation.asset_key.path[1]
+            silent = {"131237"} if dataset == "hr_personnel_exchange" else set()
+            assert len(never_heard) == 20 + len(silent) and never_heard & set(WARDS) == silent
 
 
 def test_every_kpi_matches_the_truth(pipeline: dict) -> None:
@@ -119,7 +115,9 @@ def test_every_kpi_matches_the_truth(pipeline: dict) -> None:
             "select ward_code, fiscal_year, indicator_id, value from marts.fct_kpi_values"
         ).fetchall()
     actual = {(w, y, i): v for w, y, i, v in rows}
-    assert len(expected) == len(WARDS) * (len(YEARS) * 5 + 1)
+    # 19 indicators and the open datasets for every generated year, and today's snapshot
+    assert len(expected) == len(WARDS) * (len(YEARS) * 20 + 1)
+    assert {i for _, _, i in expected} == {i for _, _, i in actual}
     mismatches = {
         key: (value, actual.get(key, "missing"))
         for key, value in expected.items()
@@ -129,6 +127,61 @@ def test_every_kpi_matches_the_truth(pipeline: dict) -> None:
         )
     }
     assert mismatches == {}
+
+
+def test_a_year_in_progress_in_the_data_is_provisional(pipeline: dict) -> None:
+    with duckdb.connect(str(pipeline["settings"].serving_path), read_only=True) as con:
+        rows = con.execute(
+            "select fiscal_year, indicator_id, as_of_date, status from marts.fct_kpi_values "
+            "where value is not null"
+        ).fetchall()
+    by_year: dict[int, set[str]] = {}
+    for fiscal_year, indicator_id, as_of, status in rows:
+        by_year.setdefault(fiscal_year, set()).add(status)
+        # every value says what it knows; a year ending after that is in progress: the
+        # exports stop on 2025-11-15, the catalogue snapshot is today's
+        assert as_of is not None
+        in_progress = as_of < date(fiscal_year + 1, 3, 31)
+        current = fiscal_year_of(date.today()) if indicator_id == "ctx_open_datasets" else 2025
+        assert (status == "provisional") == in_progress == (fiscal_year >= current), indicator_id
+    assert by_year[2024] >= {"achieved", "not_achieved", "no_target"}
+    assert by_year[2025] >= {"provisional"}
+
+
+def test_every_value_lists_the_files_it_was_computed_from(pipeline: dict) -> None:
+    settings = pipeline["settings"]
+    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+        values = con.execute(
+            "select count(*) from marts.fct_kpi_values where value is not null"
+        ).fetchone()[0]
+        traced = con.execute(
+            "select count(*) from (select distinct ward_code, fiscal_year, indicator_id "
+            "from marts.fct_kpi_lineage)"
+        ).fetchone()[0]
+        rosters = con.execute(
+            "select source_file, file_sha256 from marts.fct_kpi_lineage "
+            "where ward_code = '131016' and fiscal_year = 2024 and raw_table = 'hr_staff' "
+            "and indicator_id = 'm1_ksi_basic_training_completion'"
+        ).fetchall()
+    assert values and traced == values
+    # the completion rate of FY2024 counted the population of the year's last roster: its
+    # bytes are in the landing zone under that name and hash
+    [(roster, digest)] = rosters
+    assert roster == "hr/131016_staff_20250301.csv"
+    landed = (settings.landing_dir / roster).read_bytes()
+    assert hashlib.sha256(landed).hexdigest() == digest
+
+
+def test_scorecard_shows_every_indicator_by_measure_and_tier(pipeline: dict) -> None:
+    text = render_scorecard(pipeline["settings"].serving_path)
+    with duckdb.connect(str(pipeline["settings"].serving_path), read_only=True) as con:
+        names = [n for (n,) in con.execute("select name_ja from marts.dim_indicator").fetchall()]
+    assert len(names) == 20 and all(name in text for name in names)
+    assert all(f"Measure {m}" in text for m in (1, 2, 3)) and "Context" in text
+    assert "FY2024" in text and "FY2025" in text
+    assert "~ provisional: the year is not over in the data (as of 2025-11-15)" in text
+    card = render_scorecard(pipeline["settings"].serving_path, [2024, 2025], "131016")
+    assert card.count("~") >= 19 and ("✓" in card or "✗" in card)
 
 
 def test_every_dirty_row_is_left_out_and_reported(pipeline: dict) -> None:
@@ -146,23 +199,38 @@ def test_every_dirty_row_is_left_out_and_reported(pipeline: dict) -> None:
     assert {f: n for f, n in dirty.items() if n} == reported
 
 
-def test_no_name_or_staff_number_reaches_the_warehouse(pipeline: dict) -> None:
-    with duckdb.connect(str(pipeline["settings"].warehouse_path), read_only=True) as con:
+def text_of_every_table(database: Path) -> str:
+    """Every distinct text value of every table and view of a DuckDB file, joined."""
+    with duckdb.connect(str(database), read_only=True) as con:
         columns = con.execute(
             "select table_schema, table_name, column_name from information_schema.columns "
-            "where data_type = 'VARCHAR' "
-            "and table_schema in ('raw', 'staging', 'intermediate', 'marts')"
+            "where data_type = 'VARCHAR' and table_catalog = current_database()"
         ).fetchall()
-        text = " ".join(
+        return " ".join(
             str(value)
             for schema, table, column in columns
             for (value,) in con.execute(
-                f'select distinct "{column}" from {schema}.{table}'
+                f'select distinct "{column}" from "{schema}"."{table}"'
             ).fetchall()
         )
-        staff_ids = con.execute("select distinct staff_id from raw.hr_staff").fetchall()
-    assert not [name for name in SURNAMES if name in text]
-    assert all(len(s) == 32 and not s.isdigit() for (s,) in staff_ids)
+
+
+def test_no_name_free_text_or_staff_number_reaches_the_warehouse(pipeline: dict) -> None:
+    # GIVEN exports whose name, 自由記述, 事業名 and 件名 cells all carry a surname, a kana
+    # reading or a marker of the generator, WHEN every table of the warehouse (raw, staging,
+    # intermediate, marts, ops, dbt's audit tables) and of the serving file is scanned
+    settings = pipeline["settings"]
+    for database in (settings.warehouse_path, settings.serving_path):
+        text = text_of_every_table(database)
+        # THEN none is found
+        assert text and not [probe for probe in PERSONAL_TEXT_PROBES if probe in text]
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        staff_ids = con.execute(
+            "select staff_id from raw.hr_staff union select staff_id from raw.hr_skill_assessment "
+            "union select leader_staff_id from raw.dx_office_dx_project "
+            "union select staff_id from raw.hr_external_specialist"
+        ).fetchall()
+    assert all(s is None or (len(s) == 32 and not s.isdigit()) for (s,) in staff_ids)
 
 
 def test_second_run_changes_nothing(pipeline: dict) -> None:

@@ -86,11 +86,17 @@ paired_tasks as (
 ),
 
 annual_minutes_of_paired_tasks as (
+    -- Summed as decimals: a sum of doubles depends on the order DuckDB's threads add them
+    -- in, and the same data must give the same published value on every run.
     select
         ward_code,
         fiscal_year,
-        sum(after_annual_minutes) as after_annual_minutes,
-        sum(before_annual_minutes) as before_annual_minutes
+        cast(
+            sum(cast(after_annual_minutes as decimal(38, 6))) as double
+        ) as after_annual_minutes,
+        cast(
+            sum(cast(before_annual_minutes as decimal(38, 6))) as double
+        ) as before_annual_minutes
     from paired_tasks
     group by ward_code, fiscal_year
 ),
