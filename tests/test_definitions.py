@@ -13,12 +13,23 @@ from orchestration.definitions import defs
 from orchestration.instance import write_instance_config
 from orchestration.settings import REPO_ROOT, WAREHOUSE_POOL
 
+# Every dataset of sources.md, and the catalogue snapshot.
 RAW_TABLES = {
     "hr_staff",
+    "hr_skill_assessment",
+    "hr_dx_leader_certification",
+    "hr_external_specialist",
+    "hr_personnel_exchange",
+    "hr_hr_regulation",
     "training_course",
     "training_session",
     "training_enrollment",
     "proposals_proposal",
+    "dx_office_dx_project",
+    "dx_office_bpr_measurement",
+    "dx_office_system_migration",
+    "surveys_staff_survey",
+    "surveys_procedure_survey",
     "opendata_package",
 }
 

@@ -126,12 +126,12 @@ def test_status_of_a_clean_ledger_exits_0_and_all_lists_every_ward_and_dataset(
     landing.record(LOADED, "loaded", rows=RowCounts(10, 10, 0), findings=[])
     code, out = run(capsys, "status")
     assert code == EXIT_OK
-    assert "needing a look (0 of 115)" in out
+    assert "needing a look (0 of 345)" in out
     assert "hr_staff from 22 wards" in out
     code, out = run(capsys, "status", "--all")
     assert code == EXIT_OK
     rows = [line for line in out.splitlines() if line.startswith("  13")]
-    assert len(rows) == 23 * 5
+    assert len(rows) == 23 * 15
     assert any("Chiyoda" in row and "131016_staff_20250401.csv" in row for row in rows)
 
 

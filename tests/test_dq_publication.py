@@ -136,7 +136,7 @@ def test_findings_summary_per_version_rule_and_severity(tmp_path: Path, ledger: 
 
 def test_ward_dataset_status_for_every_ward_and_dataset(tmp_path: Path, ledger: Ledger) -> None:
     serving = publish(tmp_path, ledger)
-    assert query(serving, "select count(*) from dq.ward_dataset_status") == [(23 * 5,)]
+    assert query(serving, "select count(*) from dq.ward_dataset_status") == [(23 * 15,)]
     rows = {
         (r[0], r[1]): r[2:]
         for r in query(

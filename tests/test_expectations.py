@@ -22,6 +22,7 @@ from expectations.suites import (
     COURSE_CATEGORIES,
     ENROLLMENT_STATUS_COMPLETED,
     GRADES,
+    STANDARD_SYSTEM_COUNT,
     rules_for,
     ward_code_is_valid,
 )
@@ -122,6 +123,89 @@ def _dataset_columns(dataset: str, n: int) -> dict[str, pd.Series]:
             "review_result": _text(["採用"] * n),
             "effect_amount_yen": _ints([1_200_000] * (n - 1) + [None]),
         }
+    if dataset == "hr_skill_assessment":
+        return {
+            "staff_id": _text([f"S{i}" for i in ids]),
+            "assessed_on": _dates(["2025-03-01"] * n),
+            "skill_item_code": _text([f"S{i % 22 + 1:02d}" for i in range(n)]),
+            "skill_level": _ints([i % 4 + 1 for i in range(n)]),
+        }
+    if dataset == "hr_dx_leader_certification":
+        return {
+            "staff_id": _text([f"S{i}" for i in ids]),
+            "certification_id": _text([f"L{i}" for i in ids]),
+            "certified_on": _dates(["2024-04-01"] * n),
+            "lapsed_on": _dates([None] * (n - 1) + ["2026-03-31"]),
+        }
+    if dataset == "hr_external_specialist":
+        return {
+            "contract_id": _text([f"K{i}" for i in ids]),
+            "staff_id": _text([f"X{i}" for i in ids]),
+            "role": _text(["CIO補佐官"] + ["データサイエンティスト"] * (n - 1)),
+            "term_start": _dates(["2024-04-01"] * n),
+            "term_end": _dates(["2025-03-31"] * (n - 1) + [None]),
+            "contract_type": _text(["新規", "更新"] * (n // 2) + ["新規"] * (n % 2)),
+        }
+    if dataset == "hr_personnel_exchange":
+        return {
+            "exchange_id": _text([f"X{i}" for i in ids]),
+            "staff_id": _text([f"S{i}" for i in ids[:-1]] + [None]),
+            "counterpart_type": _text(["民間企業", "国", "他自治体", "その他"] * n)[:n],
+            "counterpart_name": _text(["株式会社サンプル"] * n),
+            "started_on": _dates(["2024-10-01"] * n),
+            "ended_on": _dates(["2025-03-31"] * (n - 1) + [None]),
+        }
+    if dataset == "hr_hr_regulation":
+        return {
+            "regulation_id": _text([f"R{i}" for i in ids]),
+            "regulation_name": _text(["職員の任用に関する規程"] * n),
+            "regulation_type": _text(["デジタル専門職キャリアパス"] + ["任用"] * (n - 1)),
+            "effective_on": _dates(["1999-04-01"] * n),
+            "repealed_on": _dates([None] * (n - 1) + ["2024-03-31"]),
+        }
+    if dataset == "dx_office_dx_project":
+        return {
+            "project_id": _text([f"J{i}" for i in ids]),
+            "org_code": _text(["0100"] * n),
+            "leader_staff_id": _text([f"S{i}" for i in ids]),
+            "started_on": _dates(["2024-04-01"] * n),
+            "ended_on": _dates(["2025-03-31"] * (n - 1) + [None]),
+            "project_status": _text(["完了"] * (n - 1) + ["実施中"]),
+            "external_advice": _text(["有", "無"] * (n // 2) + ["無"] * (n % 2)),
+            "annual_savings_yen": _ints([1_200_000] * (n - 1) + [None]),
+        }
+    if dataset == "dx_office_bpr_measurement":
+        return {
+            "task_code": _text([f"B{i // 2}" for i in range(n)]),
+            "task_name": _text(["窓口受付"] * n),
+            "measurement_type": _text(["改善前", "改善後"] * (n // 2) + ["改善前"] * (n % 2)),
+            "measured_on": _dates(["2024-06-01"] * n),
+            "minutes_per_case": pd.Series([12.5] * n, dtype="Float64"),
+            "annual_cases": _ints([1200] * n),
+        }
+    if dataset == "dx_office_system_migration":
+        return {
+            "system_code": _text([f"{i + 1:02d}" for i in range(n)]),
+            "system_name": _text(["住民基本台帳"] * n),
+            "migration_status": _text(["移行完了"] * (n - 1) + ["移行中"]),
+            "migrated_on": _dates(["2025-01-01"] * (n - 1) + [None]),
+        }
+    if dataset == "surveys_staff_survey":
+        return {
+            "response_id": _text([f"A{i}" for i in ids]),
+            "answered_on": _dates(["2025-02-01"] * n),
+            "department_code": _text(["01"] * n),
+            "grade_group": _text(["係員"] * n),
+            "satisfaction": _ints([i % 5 + 1 for i in range(n - 1)] + [None]),
+        }
+    if dataset == "surveys_procedure_survey":
+        return {
+            "response_id": _text([f"Q{i}" for i in ids]),
+            "procedure_code": _text(["T01"] * n),
+            "procedure_name": _text(["住民票の写しの交付"] * n),
+            "answered_at": _dates(["2025-02-01T10:30:00"] * n),
+            "satisfaction": _ints([i % 5 + 1 for i in range(n - 1)] + [None]),
+        }
     if dataset == "opendata_package":
         return {
             "snapshot_id": _text(["snap-1"] * n),
@@ -139,7 +223,10 @@ def _dataset_columns(dataset: str, n: int) -> dict[str, pd.Series]:
 
 
 def valid_frame(dataset: str, n: int = ROWS) -> pd.DataFrame:
-    """Return a frame of `n` rows that every rule of the dataset accepts."""
+    """Return a frame of `n` rows that every rule of the dataset accepts (a system-migration
+    snapshot always lists the 20 standardised systems)."""
+    if dataset == "dx_office_system_migration":
+        n = STANDARD_SYSTEM_COUNT
     return pd.DataFrame({**_lineage(n), **_dataset_columns(dataset, n)})
 
 
