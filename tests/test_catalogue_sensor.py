@@ -31,7 +31,12 @@ from orchestration.sensors.catalogue import (
     last_snapshot_date,
     needs_snapshot,
 )
-from sampledata.catalogue import TOKYO_WARD_CODES, generate_catalogue, write_catalogue
+from sampledata.catalogue import (
+    TOKYO_WARD_CODES,
+    generate_catalogue,
+    ward_code_of,
+    write_catalogue,
+)
 from sampledata.ckan_server import CkanServer
 
 WARDS = TOKYO_WARD_CODES[:3]
@@ -353,3 +358,29 @@ def test_make_dev_without_a_catalogue_says_so_and_goes_on(
     with sample_catalogue({"DXKPI_LANDING": str(tmp_path / "landing")}):
         assert "DXKPI_CKAN_URL" not in os.environ
     assert "make generate" in capsys.readouterr().out
+
+
+def test_an_organisation_with_no_package_is_an_empty_snapshot_not_a_missing_one(
+    packages: list[dict[str, Any]], instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
+    # GIVEN a ward whose organisation's only package was deleted: the catalogue knows the
+    # organisation and lists nothing for it
+    empty_ward = WARDS[2]
+    kept = [p for p in packages if ward_code_of(p) != empty_ward]
+    gone = next(p for p in packages if ward_code_of(p) == empty_ward)
+    warehouse = tmp_path / "warehouse.duckdb"
+    # WHEN the snapshot runs
+    with CkanServer([*kept, {**gone, "state": "deleted"}]) as server:
+        result = materialise(server.base_url, warehouse, instance)
+    # THEN the ward has no package row, but its snapshot is recorded as loaded with 0 rows:
+    # "asked, and got nothing", which the marts count as 0 open datasets, not no data
+    assert result.success and all(e.passed for e in checks_of(result).values())
+    assert set(ward_rows(warehouse)) == {WARDS[0], WARDS[1]}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        loads = dict(
+            con.execute(
+                "select ward_code, rows_loaded from ops.file_loads "
+                "where raw_table = 'opendata_package'"
+            ).fetchall()
+        )
+    assert loads[empty_ward] == 0 and loads[WARDS[0]] > 0
