@@ -19,7 +19,7 @@ DIRTY ?= 0.01
 DATA ?= data
 SAMPLES ?= 7
 
-.PHONY: help env demo run dev test lint format generate parse clean bench-latency
+.PHONY: help env demo run dev test test-daemon lint format generate parse clean bench-latency
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -52,8 +52,11 @@ dev: $(STAMP) parse ## start the Dagster UI on localhost:3000 with sensors and s
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m orchestration.dev
 
-test: $(STAMP) lint parse ## lint, then run the tests
-	$(BIN)/pytest -q
+test: $(STAMP) lint parse ## lint, then run the tests (all but the real-daemon ones)
+	$(BIN)/pytest -q -m "not daemon"
+
+test-daemon: $(STAMP) parse ## the real dagster-daemon and code server on a landing zone (about 11 min)
+	$(BIN)/pytest -q -m daemon
 
 lint: $(STAMP) ## ruff and sqlfluff
 	$(BIN)/ruff check .

@@ -30,7 +30,8 @@ from sampledata.catalogue import read_catalogue
 from sampledata.ckan_server import CkanServer
 from sampledata.generate import GeneratorConfig, generate
 
-pytestmark = pytest.mark.e2e
+# Run on its own (`make test-daemon`, and by CI after `make test`): it takes minutes.
+pytestmark = [pytest.mark.e2e, pytest.mark.daemon]
 SETTLED = {"loaded", "replaced", "unchanged", "rejected", "still_rejected"}
 LANDING_SENSOR = "landing_zone_sensor"
 
