@@ -30,14 +30,9 @@ def mid_year_day(fiscal_year: int) -> date:
     return date(fiscal_year, 10, 1)
 
 
-def quarter_days(fiscal_year: int) -> list[date]:
-    """The first day after each quarter of a fiscal year (Jul 1, Oct 1, Jan 1, Apr 1)."""
-    return [
-        date(fiscal_year, 7, 1),
-        date(fiscal_year, 10, 1),
-        date(fiscal_year + 1, 1, 1),
-        date(fiscal_year + 1, 4, 1),
-    ]
+def half_year_days(fiscal_year: int) -> list[date]:
+    """The first day after each half of a fiscal year (Oct 1, Apr 1)."""
+    return [date(fiscal_year, 10, 1), date(fiscal_year + 1, 4, 1)]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from ingestion.common.dates import fiscal_year_of
 from sampledata.exports import ExportWriter, bad_date
 from sampledata.render import spell_date, wareki
-from sampledata.schedule import Schedule, quarter_days
+from sampledata.schedule import Schedule, half_year_days
 from sampledata.simulate import SimulatedWard
 from sampledata.surveys import SURVEY_MARKER, ProcedureResponse, StaffResponse
 
@@ -98,9 +98,9 @@ def _procedure_row(response: ProcedureResponse, rng: random.Random) -> list[str]
 def write_procedure_survey(
     writer: ExportWriter, responses: list[ProcedureResponse], schedule: Schedule
 ) -> None:
-    """Every quarter, the responses since the previous export."""
+    """Every half year, the responses since the previous export."""
     rng = writer.rng
-    days = [day for year in schedule.fiscal_years for day in quarter_days(year)]
+    days = [day for year in schedule.fiscal_years for day in half_year_days(year)]
     for day, first, last in schedule.windows(days):
         rows = [_procedure_row(r, rng) for r in responses if first <= r.answered_at.date() <= last]
 

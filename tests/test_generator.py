@@ -189,7 +189,7 @@ def test_registers_are_exported_after_each_year_closes(sample: tuple[Path, dict[
         )
         assert days == sorted(["2025-05-01", "2026-05-01"] * len(WARDS)), dataset
     migration = [p for p, _, _ in tables[("dx_office", "system_migration")]]
-    assert len(migration) == len(WARDS) * 2 * 4  # quarterly and at each close
+    assert len(migration) == len(WARDS) * 2 * 2  # on October 1 and at each close
     for path, _, records in tables[("dx_office", "system_migration")]:
         rows = _header_and_rows(records, NEW_HEADERS[("dx_office", "system_migration")])
         assert [unicodedata.normalize("NFKC", r["業務番号"]) for r in rows] == [
