@@ -99,17 +99,42 @@ spine_by_indicator as (
     cross join computed_indicators
 ),
 
-as_of_dates as (
-    -- What the ward's data of an indicator knows: the latest reference date (基準日) among
-    -- the exports of its sources. A fiscal year ending after it is still in progress.
+ward_as_of_dates as (
+    -- What the ward's data knows: the latest reference date (基準日) among its exports. The
+    -- landing-zone sources of a ward move together (a closing export of any of them says the
+    -- year is over in the ward's data); the catalogue, snapshotted by the pipeline itself,
+    -- dates only the open datasets.
     select
-        int_source_coverage.ward_code,
-        int_indicator_source_tables.indicator_id,
-        max(int_source_coverage.last_reference_date) as as_of_date
+        ward_code,
+        max(last_reference_date) filter (
+            where raw_table <> 'opendata_package'
+        ) as exports_as_of_date,
+        max(last_reference_date) filter (
+            where raw_table = 'opendata_package'
+        ) as catalogue_as_of_date
+    from int_source_coverage
+    group by ward_code
+),
+
+indicators_from_the_catalogue as (
+    select distinct indicator_id
     from int_indicator_source_tables
-    inner join int_source_coverage
-        on int_indicator_source_tables.raw_table = int_source_coverage.raw_table
-    group by int_source_coverage.ward_code, int_indicator_source_tables.indicator_id
+    where raw_table = 'opendata_package'
+),
+
+as_of_dates as (
+    select
+        ward_as_of_dates.ward_code,
+        computed_indicators.indicator_id,
+        case
+            when indicators_from_the_catalogue.indicator_id is not null
+                then ward_as_of_dates.catalogue_as_of_date
+            else ward_as_of_dates.exports_as_of_date
+        end as as_of_date
+    from ward_as_of_dates
+    cross join computed_indicators
+    left join indicators_from_the_catalogue
+        on computed_indicators.indicator_id = indicators_from_the_catalogue.indicator_id
 ),
 
 values_with_targets as (
