@@ -23,6 +23,8 @@ from orchestration.settings import load_settings
 MARKS = {"achieved": "✓", "not_achieved": "✗", "provisional": "~", "no_target": "", "no_data": ""}
 # The longest indicator name takes 52 terminal columns.
 NAME = 54
+# KPI_outcome, KPI_output: the tier as the catalogue names it.
+TIER = 14
 CELL = 11
 LEGEND = "✓ achieved   ✗ not achieved   ~ provisional (year not over in the data)   – no data"
 
@@ -143,7 +145,7 @@ def render_fiscal_year(
         as_of = min(v.as_of for v in provisional if v.as_of is not None)
         title += f"  ~ provisional: the year is not over in the data (as of {as_of})"
     header = (
-        fit("  tier", 8)
+        fit("  tier", TIER)
         + fit("indicator", NAME)
         + fit("target", CELL, True)
         + fit("median", CELL, True)
@@ -160,7 +162,7 @@ def render_fiscal_year(
             )
             target = format_value(indicator.target, indicator.unit) if indicator.target else ""
             lines.append(
-                fit(f"  {indicator.tier}", 8)
+                fit(f"  {indicator.tier}", TIER)
                 + fit(indicator.name_ja, NAME)
                 + fit(target, CELL, True)
                 + fit(median, CELL, True)
@@ -176,14 +178,14 @@ def render_ward(
 ) -> list[str]:
     """One ward's card: every indicator (rows) over the fiscal years (columns)."""
     cells = {(v.indicator_id, v.fiscal_year): v for v in values if v.ward_code == ward_code}
-    header = fit("  tier", 8) + fit("indicator", NAME) + fit("target", CELL, True)
+    header = fit("  tier", TIER) + fit("indicator", NAME) + fit("target", CELL, True)
     header += "".join(fit(f"FY{year}", CELL, True) for year in fiscal_years)
     lines = [f"ward {ward_code}", header]
     for group, members in _grouped(indicators):
         lines.append(f" {group}")
         for indicator in members:
             target = format_value(indicator.target, indicator.unit) if indicator.target else ""
-            row = fit(f"  {indicator.tier}", 8) + fit(indicator.name_ja, NAME)
+            row = fit(f"  {indicator.tier}", TIER) + fit(indicator.name_ja, NAME)
             row += fit(target, CELL, True)
             for year in fiscal_years:
                 cell = cells.get((indicator.indicator_id, year))
