@@ -130,6 +130,16 @@ def _summary_cells(indicator: Indicator, values: list[Value]) -> list[str]:
     return [format_value(statistics.median(numbers), unit), spread, str(len(numbers)), verdict]
 
 
+def _row_head(tier: str, name: str, target: str) -> str:
+    """The first three columns of a scorecard line: tier, indicator, target."""
+    return fit(f"  {tier}", TIER) + fit(name, NAME) + fit(target, CELL, True)
+
+
+def _indicator_head(indicator: Indicator) -> str:
+    target = format_value(indicator.target, indicator.unit) if indicator.target else ""
+    return _row_head(indicator.tier, indicator.name_ja, target)
+
+
 def render_fiscal_year(
     indicators: list[Indicator], values: list[Value], fiscal_year: int
 ) -> list[str]:
@@ -145,9 +155,7 @@ def render_fiscal_year(
         as_of = min(v.as_of for v in provisional if v.as_of is not None)
         title += f"  ~ provisional: the year is not over in the data (as of {as_of})"
     header = (
-        fit("  tier", TIER)
-        + fit("indicator", NAME)
-        + fit("target", CELL, True)
+        _row_head("tier", "indicator", "target")
         + fit("median", CELL, True)
         + fit("range", 2 * CELL - 2, True)
         + fit("wards", 7, True)
@@ -160,11 +168,8 @@ def render_fiscal_year(
             median, spread, wards, verdict = _summary_cells(
                 indicator, by_indicator[indicator.indicator_id]
             )
-            target = format_value(indicator.target, indicator.unit) if indicator.target else ""
             lines.append(
-                fit(f"  {indicator.tier}", TIER)
-                + fit(indicator.name_ja, NAME)
-                + fit(target, CELL, True)
+                _indicator_head(indicator)
                 + fit(median, CELL, True)
                 + fit(spread, 2 * CELL - 2, True)
                 + fit(wards, 7, True)
@@ -178,15 +183,13 @@ def render_ward(
 ) -> list[str]:
     """One ward's card: every indicator (rows) over the fiscal years (columns)."""
     cells = {(v.indicator_id, v.fiscal_year): v for v in values if v.ward_code == ward_code}
-    header = fit("  tier", TIER) + fit("indicator", NAME) + fit("target", CELL, True)
+    header = _row_head("tier", "indicator", "target")
     header += "".join(fit(f"FY{year}", CELL, True) for year in fiscal_years)
     lines = [f"ward {ward_code}", header]
     for group, members in _grouped(indicators):
         lines.append(f" {group}")
         for indicator in members:
-            target = format_value(indicator.target, indicator.unit) if indicator.target else ""
-            row = fit(f"  {indicator.tier}", TIER) + fit(indicator.name_ja, NAME)
-            row += fit(target, CELL, True)
+            row = _indicator_head(indicator)
             for year in fiscal_years:
                 cell = cells.get((indicator.indicator_id, year))
                 text = "" if cell is None else format_value(cell.value, indicator.unit)
