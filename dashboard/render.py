@@ -1,0 +1,61 @@
+"""Writing the static dashboard of a publication: HTML pages, one stylesheet, one plotly.js.
+
+The pages open from disk (file://) without a server or network: plotly.js is written once
+beside them from the installed plotly package, and every page links it by a relative path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from plotly.offline import get_plotlyjs
+
+from dashboard.breakdowns import breakdown_pages
+from dashboard.html import PLOTLY_JS, STYLESHEET, STYLESHEET_TEXT
+from dashboard.overview import overview_page, publication_header
+from dashboard.published import read_published
+from dashboard.quality import quality_page
+from dashboard.ranking import ranking_page
+from dashboard.trends import trends_page
+
+INDEX = "index.html"
+
+
+def _write_plotly_js(out_dir: Path) -> None:
+    """The plotly.js bundle of the installed plotly, unless an identical copy is there."""
+    bundle = get_plotlyjs().encode("utf-8")
+    target = out_dir / PLOTLY_JS
+    if not target.is_file() or target.stat().st_size != len(bundle):
+        target.write_bytes(bundle)
+
+
+def render_dashboard(serving_file: Path, out_dir: Path) -> Path:
+    """Render the static dashboard of a serving file into `out_dir`.
+
+    Args:
+        serving_file: The published DuckDB file (read-only; schemas marts, dq, meta).
+        out_dir: Where the pages go (created if missing); files of the same name are replaced.
+
+    Returns:
+        The path of the front page, `out_dir/index.html`.
+
+    Raises:
+        FileNotFoundError: no serving file.
+        ValueError: the serving file has no (or an empty) marts.mart_kpi_scorecard.
+    """
+    published = read_published(Path(serving_file))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    header = publication_header(published)
+    pages = {
+        INDEX: overview_page(published, header),
+        "trends.html": trends_page(published, header),
+        "ranking.html": ranking_page(published, header),
+        "quality.html": quality_page(published, header),
+        **breakdown_pages(published, header),
+    }
+    _write_plotly_js(out_dir)
+    (out_dir / STYLESHEET).write_text(STYLESHEET_TEXT, encoding="utf-8")
+    for name, html in pages.items():
+        (out_dir / name).write_text(html, encoding="utf-8")
+    return out_dir / INDEX
