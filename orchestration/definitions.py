@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import dbt_project, dxkpi_dbt_assets
 from orchestration.assets.landing import landing_assets, landing_zone, unrecognised_files
 from orchestration.assets.opendata import opendata_package
-from orchestration.assets.publish import kpi_marts
+from orchestration.assets.publish import kpi_marts, postgres_marts
 from orchestration.jobs import automation_sensor, everything_job, nightly_schedule
 from orchestration.resources import (
     CkanResource,
     LandingZoneResource,
+    PostgresResource,
     ServingResource,
     WarehouseResource,
 )
@@ -23,9 +26,30 @@ from orchestration.sensors.landing import landing_zone_sensor
 from orchestration.settings import DBT_EXECUTABLE, Settings, load_settings
 
 
+def _from_environment(variable: str, value: str) -> str | dg.EnvVar:
+    """`value`, as a reference to `variable` when it came from there: Dagster then shows the
+    variable's name, not a secret (a URL may carry a password), in its UI."""
+    return dg.EnvVar(variable) if os.environ.get(variable, "").strip() == value else value
+
+
+def postgres_resources(settings: Settings) -> dict[str, object]:
+    """The PostgreSQL target's resource, when the environment has one."""
+    if not settings.postgres_url:
+        return {}
+    password = os.environ.get("DXKPI_POSTGRES_READER_PASSWORD")
+    return {
+        "postgres": PostgresResource(
+            url=_from_environment("DXKPI_POSTGRES_URL", settings.postgres_url),
+            reader_role=settings.postgres_reader,
+            reader_password=dg.EnvVar("DXKPI_POSTGRES_READER_PASSWORD") if password else None,
+        )
+    }
+
+
 def build_resources(settings: Settings) -> dict[str, object]:
     """The resources of an environment."""
     return {
+        **postgres_resources(settings),
         "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
         "landing": LandingZoneResource(
             path=str(settings.landing_dir),
@@ -44,9 +68,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
 
     Runs execute in one process (`in_process_executor`): every step that writes the warehouse
     waits for the one slot of its pool anyway, and a process per step costs seconds each.
+    The PostgreSQL publication is there only when DXKPI_POSTGRES_URL is set.
     """
+    serving = [kpi_marts, *([postgres_marts] if settings.postgres_url else [])]
     return dg.Definitions(
-        assets=[landing_zone, *landing_assets, opendata_package, dxkpi_dbt_assets, kpi_marts],
+        assets=[landing_zone, *landing_assets, opendata_package, dxkpi_dbt_assets, *serving],
         asset_checks=[unrecognised_files, *ward_freshness_checks],
         jobs=[everything_job],
         schedules=[nightly_schedule()],

@@ -1,7 +1,8 @@
-"""Dagster resources: the warehouse, the landing zone, the catalogue, the serving file."""
+"""Dagster resources: the warehouse, the landing zone, the catalogue, the serving targets."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,13 @@ from ingestion.common.reference import load_wards
 from ingestion.common.schema import ensure_raw_schema
 from ingestion.opendata.ckan import CkanClient
 from ingestion.registry import DATASETS_BY_SYSTEM
+from orchestration.serving.postgres import (
+    DEFAULT_READER_ROLE,
+    PostgresPublication,
+    ServedBuild,
+    postgres_build,
+    publish_to_postgres,
+)
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -85,6 +93,41 @@ class CkanResource(dg.ConfigurableResource):
 
 
 class ServingResource(dg.ConfigurableResource):
-    """The DuckDB file BI tools read, replaced atomically on every publish."""
+    """The stable path of the DuckDB file BI tools read (`<serving dir>/dxkpi.duckdb`).
+
+    Its folder is the serving directory: a symlink to the current release, swapped on every
+    publish (see `orchestration.serving.release`).
+    """
 
     path: str
+
+    def current_file(self) -> Path:
+        """The current release's DuckDB file: fixed for a step, whatever is published after."""
+        return Path(self.path).resolve(strict=True)
+
+
+class PostgresResource(dg.ConfigurableResource):
+    """The PostgreSQL database the marts are published to, and the role BI tools log in as.
+
+    The URL is the publisher's (DXKPI_POSTGRES_URL); keep its password in PGPASSWORD or
+    ~/.pgpass, which libpq reads, rather than in the URL.
+    """
+
+    url: str
+    reader_role: str = DEFAULT_READER_ROLE
+    reader_password: str | None = None
+
+    def publish(self, source: Path, run_id: str, logger: logging.Logger) -> PostgresPublication:
+        """Publish the DuckDB file `source` (see `publish_to_postgres`)."""
+        return publish_to_postgres(
+            source,
+            self.url,
+            self.reader_role,
+            run_id,
+            reader_password=self.reader_password,
+            logger=logger,
+        )
+
+    def served_build(self) -> ServedBuild:
+        """The build PostgreSQL serves now."""
+        return postgres_build(self.url)

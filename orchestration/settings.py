@@ -14,6 +14,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 WAREHOUSE_POOL = "duckdb_warehouse"
+# Publications to PostgreSQL, one at a time (they read the serving file, not the warehouse).
+POSTGRES_POOL = "postgres_serving"
 # The dbt of this environment, whether or not its bin folder is on PATH.
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
@@ -34,6 +36,10 @@ class Settings:
     # Great Expectations Data Docs (expectations.docs); None: not written. The default keeps
     # Settings built by hand (tests) from writing pages into the repository.
     data_docs_dir: Path | None = None
+    # The PostgreSQL database the marts are also published to (publisher's URL); None: none.
+    postgres_url: str | None = None
+    # The login role BI tools use on it: read-only, created by the publication if missing.
+    postgres_reader: str = "dxkpi_reader"
 
 
 def _path(variable: str, default: str) -> Path:
@@ -65,4 +71,6 @@ def load_settings() -> Settings:
         ),
         schedules_running=environment == "prod" or os.environ.get("DXKPI_SCHEDULES") == "on",
         data_docs_dir=_optional_path("DXKPI_DATA_DOCS_DIR", "data/data_docs"),
+        postgres_url=os.environ.get("DXKPI_POSTGRES_URL", "").strip() or None,
+        postgres_reader=os.environ.get("DXKPI_POSTGRES_READER", "").strip() or "dxkpi_reader",
     )
