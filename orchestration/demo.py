@@ -19,7 +19,8 @@ from ingestion.common.pseudonym import DEMO_KEY
 from orchestration.dq import summary_for
 from orchestration.instance import prepare_dagster_home
 from orchestration.run import report, run_everything
-from orchestration.settings import REPO_ROOT
+from orchestration.serving.locations import where_published
+from orchestration.settings import REPO_ROOT, load_settings
 from sampledata.catalogue import read_catalogue
 from sampledata.ckan_server import CkanServer
 from sampledata.generate import add_generator_arguments, config_from_arguments, generate
@@ -61,11 +62,11 @@ def main(argv: list[str] | None = None) -> None:
         succeeded = report(run_everything())
     from orchestration.scorecard import render_scorecard
 
-    serving = Path(os.environ["DXKPI_SERVING"])
-    if serving.exists():
-        print(render_scorecard(serving))
+    settings = load_settings()
+    if settings.serving_path.exists():
+        print(render_scorecard(settings.serving_path))
     print(f"\n{summary_for()}")
-    print(f"\nBI connects read-only to: {serving}")
+    print(f"\n{where_published(settings)}")
     print(f"demo took {time.monotonic() - started:.0f} s")
     if not succeeded:
         sys.exit("the pipeline run failed: see the Dagster logs above (or `make dev`)")

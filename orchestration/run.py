@@ -19,6 +19,7 @@ import dagster as dg
 
 from orchestration.dq import summary_for
 from orchestration.instance import prepare_dagster_home
+from orchestration.serving.locations import where_published
 from orchestration.settings import Settings, load_settings
 
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n{summary_for(settings)}")
     if not succeeded:
         sys.exit("the run did not finish cleanly: see above, or the run in the Dagster UI")
-    print(f"published: {settings.serving_path}")
+    print(where_published(settings))
 
 
 if __name__ == "__main__":

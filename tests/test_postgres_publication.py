@@ -3,7 +3,7 @@ builds swapped in one transaction under readers that pool or hold their connecti
 
 Each test gets its own database (`dxkpi_test_<random>`) and reader role, dropped after. The
 server is DXKPI_TEST_POSTGRES_URL (default: the local one, user postgres); the tests skip when
-it cannot be reached, and fail instead when DXKPI_TEST_POSTGRES_REQUIRED is set (CI).
+it cannot be reached, and fail instead under CI=true or DXKPI_TEST_POSTGRES_REQUIRED.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def server() -> str:
         psycopg2.connect(SERVER, connect_timeout=3).close()
     except psycopg2.OperationalError as error:
         reason = f"PostgreSQL not reachable at {SERVER}: {str(error).strip()}"
-        if os.environ.get("DXKPI_TEST_POSTGRES_REQUIRED"):
+        if os.environ.get("DXKPI_TEST_POSTGRES_REQUIRED") or os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
     return SERVER

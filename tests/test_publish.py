@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -13,7 +14,9 @@ import pytest
 
 from orchestration.dq.tables import DqTable
 from orchestration.serving import publish_marts
+from orchestration.serving.locations import where_published
 from orchestration.serving.release import prune_releases
+from orchestration.settings import Settings
 
 TABLE_COMMENTS = {
     "fct_kpi_values": "One row per ward per indicator: the value.",
@@ -323,3 +326,39 @@ def test_a_partial_release_an_interrupted_publication_left_is_removed(
     (leftover / "dxkpi.duckdb").write_bytes(b"half")
     publication = publish_marts(warehouse, serving, "run-1")
     assert releases(serving.parent) == [publication.release_id]
+
+
+def test_where_published_names_every_target_without_the_password(
+    paths: tuple[Path, Path],
+) -> None:
+    warehouse, serving = paths
+    settings = Settings(
+        environment="local",
+        landing_dir=serving.parent / "landing",
+        warehouse_path=warehouse,
+        serving_path=serving,
+        ledger_path=serving.parent / "ledger.sqlite",
+        ckan_url="http://127.0.0.1:1",
+        dbt_target="local",
+        settle_seconds=0,
+        schedules_running=False,
+    )
+    assert where_published(settings).startswith("nothing published yet")
+    make_warehouse(warehouse, 1)
+    publication = publish_marts(
+        warehouse,
+        serving,
+        "run-1",
+        before_swap=lambda release: (
+            (release / "dashboard").mkdir()
+            or (release / "dashboard" / "index.html").write_text("<html></html>")
+        ),
+    )
+    text = where_published(
+        replace(settings, postgres_url="postgresql://publisher:s3cret@db.example:5432/dxkpi")
+    )
+    assert publication.release_id in text
+    assert str(serving) in text and str(serving.parent / "dxkpi_v1.duckdb") in text
+    assert (serving.parent / "dashboard" / "index.html").absolute().as_uri() in text
+    assert "postgresql://publisher:***@db.example:5432/dxkpi" in text and "s3cret" not in text
+    assert "not configured" in where_published(settings)

@@ -13,6 +13,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import get_asset_key_for_model
 
+from dashboard import render_dashboard
 from orchestration.assets.dbt import dxkpi_dbt_assets, follows_its_inputs
 from orchestration.dq import publication_tables
 from orchestration.resources import (
@@ -23,6 +24,7 @@ from orchestration.resources import (
 )
 from orchestration.serving import publish_marts
 from orchestration.serving.postgres import ServedBuild, file_build
+from orchestration.serving.release import DUCKDB_FILE
 from orchestration.settings import POSTGRES_POOL, WAREHOUSE_POOL
 
 MART_MODELS = (
@@ -31,6 +33,12 @@ MART_MODELS = (
     "fct_kpi_values",
     "fct_kpi_lineage",
     "mart_open_data_benchmark",
+    "mart_kpi_scorecard",
+    "mart_ward_benchmark",
+    "mart_training_completion_by_grade",
+    "mart_training_completion_by_department",
+    "mart_skill_levels_by_item",
+    "mart_staff_satisfaction_by_grade",
 )
 
 
@@ -127,6 +135,11 @@ def _publication_checks(
     )
 
 
+def _write_dashboard(release: Path) -> None:
+    """The static dashboard of this release, from its own DuckDB file (published together)."""
+    render_dashboard(release / DUCKDB_FILE, release / "dashboard")
+
+
 def _undocumented_marts(serving: Path) -> list[str]:
     """Mart tables and columns of the served file without a comment."""
     with duckdb.connect(str(serving), read_only=True) as con:
@@ -177,7 +190,13 @@ def kpi_marts(
             f"failed: {', '.join(failing)}. The previous publication stays in place."
         )
     dq_tables = publication_tables(landing.ledger().path)
-    publication = publish_marts(Path(warehouse.path), Path(serving.path), context.run_id, dq_tables)
+    publication = publish_marts(
+        Path(warehouse.path),
+        Path(serving.path),
+        context.run_id,
+        dq_tables,
+        before_swap=_write_dashboard,
+    )
     context.log.info(
         f"published {len(publication.tables)} tables to {publication.path} "
         f"(release {publication.release_id})"
