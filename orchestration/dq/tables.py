@@ -43,6 +43,58 @@ class DqTable:
         """The column names, in order."""
         return [part.split()[0] for part in self.columns.split(",")]
 
+    @property
+    def column_comments(self) -> dict[str, str]:
+        """What each column holds, for `COMMENT ON COLUMN` (a name means the same in every
+        dq table)."""
+        return {name: DQ_COLUMN_COMMENTS[name] for name in self.column_names}
+
+
+DQ_COLUMN_COMMENTS = {
+    "path": "The file's path under the landing zone, e.g. hr/131016_staff_20250401.csv.",
+    "system": "The source system (landing folder): hr, training, proposals, dx_office, surveys.",
+    "ward_code": "The ward (6-digit local government code), from the file name.",
+    "ward_name_en": "The ward's name in English.",
+    "dataset": "The raw table the dataset loads into, e.g. hr_staff.",
+    "reference_date": "The export's 基準日 (reference date), from the file name.",
+    "sha256": "SHA-256 of the file version's bytes.",
+    "is_current": "True for the newest version of its path.",
+    "state": "The file version's outcome in the landing ledger (loaded, rejected, ...).",
+    "reason": "Why it was refused or not read: the rule and file line, never a cell value.",
+    "rows_read": "Data rows read from the file; null when it was not read.",
+    "rows_loaded": "Rows written to the warehouse.",
+    "rows_quarantined": "Rows set aside by row rules (ops.row_problems says which and why).",
+    "run_id": "The Dagster run that processed the file version.",
+    "first_seen": "When the ledger first saw this version (UTC).",
+    "updated_at": "When its outcome was last recorded (UTC).",
+    "rule": "The rule found broken (a reader rule, an expectation or a row rule).",
+    "severity": "refusal (file refused), quarantine (rows set aside) or warning (loaded).",
+    "finding_count": "How many findings of this rule and severity in the file version.",
+    "first_line": "The file line of the first finding (1 = header); null: the whole file.",
+    "columns": "The columns the rule read, comma-separated.",
+    "message": "The first finding's message: file, rule and counts, never cell text.",
+    "last_file": "The last file received for the ward and dataset, whatever its outcome.",
+    "last_file_seen_at": "When that file was first seen (UTC).",
+    "last_state": "Its outcome in the landing ledger.",
+    "last_reason": "Why it was refused or not read, if it was.",
+    "last_loaded_file": "The last file of the ward and dataset that loaded.",
+    "last_loaded_seen_at": "When that file was first seen (UTC).",
+    "open_incidents": "Incidents open about the ward's files of this dataset.",
+    "open_dataset_incidents": "Incidents open about the dataset as a whole (its checks).",
+    "freshness_state": "fresh, warn, overdue or never_received at publication (freshness.yaml).",
+    "id": "The incident's number in the alert store.",
+    "key": "What the incident is about, e.g. file:<path> or check:<asset>:<check>.",
+    "kind": "file, check, run or freshness.",
+    "title": "One line for the operator: the file or check and what happened.",
+    "action": "What the operator should do (the runbook's line).",
+    "link": "Where to look: the Dagster run or asset, or the Data Docs page.",
+    "file": "The file the incident is about, if any.",
+    "is_open": "True until the incident resolves.",
+    "opened_at": "When the incident opened (UTC).",
+    "resolved_at": "When it resolved (UTC); null while open.",
+    "resolution": "How it resolved: the corrected file loaded, the file removed, ...",
+}
+
 
 FILE_OUTCOMES_COLUMNS = (
     "path varchar, system varchar, ward_code varchar, dataset varchar, reference_date date, "

@@ -105,9 +105,9 @@ def _write_dq_table(con: duckdb.DuckDBPyConnection, table: DqTable, published_at
     con.execute(f"create schema if not exists {schema}")
     con.execute(f"create table {table.name} ({table.columns}, published_at timestamp)")
     con.execute(f"comment on table {table.name} is {quote_literal(table.comment)}")
-    con.execute(
-        f"comment on column {table.name}.published_at is {quote_literal(DQ_PUBLISHED_AT_COMMENT)}"
-    )
+    comments = {**table.column_comments, "published_at": DQ_PUBLISHED_AT_COMMENT}
+    for column, comment in comments.items():
+        con.execute(f"comment on column {table.name}.{column} is {quote_literal(comment)}")
     # One insert from a frame: DuckDB's executemany takes seconds for a few thousand rows.
     names = table.column_names
     frame = pd.DataFrame(
