@@ -17,6 +17,7 @@ import pytest
 from dagster import AssetCheckEvaluation, AssetKey, DagsterInstance, ExecuteInProcessResult
 
 from ingestion.common.dates import fiscal_year_of
+from orchestration.assets.publish import MART_MODELS
 from orchestration.definitions import build_definitions
 from orchestration.run import run_everything
 from orchestration.scorecard import render_scorecard
@@ -317,3 +318,125 @@ def test_publishing_alone_refuses_marts_whose_last_dbt_test_failed(pipeline: dic
     assert check.name in failure
     with duckdb.connect(str(settings.serving_path), read_only=True) as con:
         assert con.execute("select * from meta.publication").fetchall() == before
+
+
+def catalogue_targets() -> dict[str, tuple[float | None, str]]:
+    """indicator_id -> (target, direction), from the indicators seed (the specification's)."""
+    seed = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "indicators.csv"
+    with seed.open(encoding="utf-8", newline="") as handle:
+        return {
+            row["indicator_id"]: (
+                float(row["target_value"]) if row["target_value"] else None,
+                row["direction"],
+            )
+            for row in csv.DictReader(handle)
+        }
+
+
+def test_scorecard_mart_holds_attainment_and_change_from_the_truth(pipeline: dict) -> None:
+    expected, targets = expected_values(pipeline["data"]), catalogue_targets()
+    with duckdb.connect(str(pipeline["settings"].serving_path), read_only=True) as con:
+        rows = con.execute(
+            "select ward_code, fiscal_year, indicator_id, value, target_value, attainment, "
+            "previous_value, change_from_previous, status, status_ja, indicator_name_ja, "
+            "ward_name_ja from marts.mart_kpi_scorecard"
+        ).fetchall()
+    assert len(rows) == len(expected)
+    status_ja = {"achieved": "達成", "not_achieved": "未達成", "provisional": "暫定"}
+    status_ja |= {"no_data": "データなし", "no_target": "目標なし"}
+    for (
+        ward,
+        year,
+        indicator,
+        value,
+        target,
+        attainment,
+        previous,
+        change,
+        status,
+        ja,
+        *names,
+    ) in rows:
+        truth = expected[(ward, year, indicator)]
+        truth_target, direction = targets[indicator]
+        assert value == pytest.approx(truth) and target == truth_target
+        if truth is None or not truth_target:
+            assert attainment is None
+        else:
+            ratio = truth / truth_target if direction == "higher_is_better" else None
+            assert attainment == pytest.approx(ratio), (ward, year, indicator)
+        before = expected.get((ward, year - 1, indicator))
+        assert previous == pytest.approx(before)
+        if truth is None or before is None:
+            assert change is None
+        else:
+            assert change == pytest.approx(truth - before)
+        assert ja == status_ja[status] and all(names)
+
+
+def test_ward_benchmark_ranks_the_wards_as_the_truth_does(pipeline: dict) -> None:
+    expected, targets = expected_values(pipeline["data"]), catalogue_targets()
+    with duckdb.connect(str(pipeline["settings"].serving_path), read_only=True) as con:
+        rows = con.execute(
+            "select indicator_id, fiscal_year, ward_code, rank, wards_ranked, percentile, "
+            "median_value, best_value, worst_value, gap_ratio from marts.mart_ward_benchmark"
+        ).fetchall()
+    published = {(i, y, w): rest for i, y, w, *rest in rows}
+    groups: dict[tuple[str, int], dict[str, float]] = {}
+    for (ward, year, indicator), value in expected.items():
+        if value is not None:
+            groups.setdefault((indicator, year), {})[ward] = value
+    assert len(published) == sum(len(values) for values in groups.values())
+    for (indicator, year), values in groups.items():
+        sign = 1 if targets[indicator][1] == "higher_is_better" else -1
+        merit = {ward: round(sign * value, 9) for ward, value in values.items()}
+        ordered = sorted(values.values())
+        middle = len(ordered) // 2
+        median = (
+            ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+        )
+        best = max(values.values(), key=lambda v: sign * v)
+        worst = min(values.values(), key=lambda v: sign * v)
+        for ward in values:
+            rank, count, percentile, med, best_value, worst_value, gap = published[
+                (indicator, year, ward)
+            ]
+            worse = sum(m < merit[ward] for m in merit.values())
+            assert rank == 1 + sum(m > merit[ward] for m in merit.values())
+            assert count == len(values)
+            assert percentile == pytest.approx(
+                100 * worse / (len(values) - 1) if count > 1 else 100
+            )
+            assert (med, best_value, worst_value) == pytest.approx((median, best, worst))
+            gap_expected = (best / worst if sign > 0 else worst / best) if worst and best else None
+            assert gap == pytest.approx(gap_expected), (indicator, year)
+
+
+def test_every_published_table_and_column_carries_its_documentation(pipeline: dict) -> None:
+    serving = pipeline["settings"].serving_path
+    for database in (serving, serving.with_name("dxkpi_v1.duckdb")):
+        with duckdb.connect(str(database), read_only=True) as con:
+            tables = con.execute(
+                "select schema_name || '.' || table_name, coalesce(comment, '') "
+                "from duckdb_tables() where database_name = current_database()"
+            ).fetchall()
+            columns = con.execute(
+                "select schema_name || '.' || table_name || '.' || column_name, "
+                "coalesce(comment, '') from duckdb_columns() "
+                "where database_name = current_database()"
+            ).fetchall()
+        names = {name for name, _ in tables}
+        assert {f"marts.{model}" for model in MART_MODELS} <= names
+        assert {"dq.file_outcomes", "dq.incidents", "meta.publication"} <= names
+        assert [name for name, comment in tables + columns if not comment.strip()] == []
+
+
+def test_the_release_holds_the_dashboard_of_its_own_numbers(pipeline: dict) -> None:
+    root = pipeline["settings"].serving_path.parent
+    index = root / "dashboard" / "index.html"
+    assert index.resolve().parent.parent == (root / "current").resolve()
+    with duckdb.connect(str(pipeline["settings"].serving_path), read_only=True) as con:
+        run_id = con.execute("select distinct run_id from meta.publication").fetchone()[0]
+    page = index.read_text(encoding="utf-8")
+    assert 'lang="ja"' in page and run_id in page
+    assert (root / "dashboard" / "plotly.min.js").exists()
