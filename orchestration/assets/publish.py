@@ -13,7 +13,6 @@ import dagster as dg
 import duckdb
 from dagster_dbt import get_asset_key_for_model
 
-from dashboard import render_dashboard
 from orchestration.assets.dbt import dxkpi_dbt_assets, follows_its_inputs
 from orchestration.dq import publication_tables
 from orchestration.resources import (
@@ -137,6 +136,9 @@ def _publication_checks(
 
 def _write_dashboard(release: Path) -> None:
     """The static dashboard of this release, from its own DuckDB file (published together)."""
+    # Imported here: plotly and scipy would add seconds to every load of the code location.
+    from dashboard import render_dashboard
+
     render_dashboard(release / DUCKDB_FILE, release / "dashboard")
 
 
