@@ -13,9 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 from dagster import AssetCheckEvaluation, AssetKey, DagsterInstance, ExecuteInProcessResult
 
+from disclosure import THRESHOLD, feasible_ranges
 from ingestion.common.dates import fiscal_year_of
 from orchestration.assets.publish import MART_MODELS
 from orchestration.definitions import build_definitions
@@ -440,3 +442,41 @@ def test_the_release_holds_the_dashboard_of_its_own_numbers(pipeline: dict) -> N
     page = index.read_text(encoding="utf-8")
     assert 'lang="ja"' in page and run_id in page
     assert (root / "dashboard" / "plotly.min.js").exists()
+
+
+BREAKDOWNS = {
+    # mart: (row label, interior count columns, row-total column)
+    "mart_training_completion_by_grade": ("grade", ["completed", "not_completed"], "staff"),
+    "mart_training_completion_by_department": (
+        "department_code",
+        ["completed", "not_completed"],
+        "staff",
+    ),
+    "mart_skill_levels_by_item": ("skill_item", [f"level_{n}" for n in range(1, 5)], "assessed"),
+    "mart_staff_satisfaction_by_grade": (
+        "grade_class",
+        ["satisfied", "not_satisfied"],
+        "respondents",
+    ),
+}
+
+
+def test_no_withheld_breakdown_cell_can_be_worked_out_from_what_is_published(
+    pipeline: dict,
+) -> None:
+    audited = 0
+    with duckdb.connect(str(pipeline["settings"].serving_path), read_only=True) as con:
+        for mart, (row, interior, total) in BREAKDOWNS.items():
+            frame = con.execute(f"select * from marts.{mart}").df()
+            assert len(frame), mart
+            counts = frame[[*interior, total]]
+            assert not (counts.fillna(THRESHOLD) < THRESHOLD).to_numpy().any(), mart
+            for _, table in frame.groupby(["ward_code", "fiscal_year"]):
+                table = table.sort_values("is_total", kind="stable")
+                assert table["is_total"].sum() == 1 and table["is_total"].iloc[-1], mart
+                values = table[[*interior, total]].to_numpy(dtype=float, na_value=np.nan)
+                withheld = np.isnan(values)
+                for low, high in feasible_ranges(values, withheld).values():
+                    assert high - low >= 1, (mart, row)
+                    audited += 1
+    assert audited
