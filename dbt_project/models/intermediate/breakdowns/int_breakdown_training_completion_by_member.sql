@@ -1,11 +1,11 @@
 -- The members of population(FY) behind 全職員のデジタル基礎研修受講率
 -- (int_kpi_m1_ksi_basic_training_completion), each with the 職層 (grade) and 所属コード
--- (department) the breakdowns count them under, and whether they completed (修了, completion
--- date in FY) every mandatory (必修) デジタル基礎 course of FY: the indicator's own rule, so
--- the breakdowns add up to its numerator and denominator. Only the fiscal years for which
--- the indicator has a value. is_kakaricho_plus is the population's own flag: the number of
--- such members is published too (m2_ksi_certified_dx_leader_ratio's denominator), and the
--- disclosure control of the grade breakdown must know which rows add up to it.
+-- (department) the breakdowns count them under, and whether they completed every mandatory
+-- デジタル基礎 course of FY (int_mandatory_basic_training_completion_by_member, the indicator's
+-- own rule), so the breakdowns add up to its numerator and denominator. Only the fiscal years
+-- for which the indicator has a value. is_kakaricho_plus is the population's own flag: the
+-- number of such members is published too (m2_ksi_certified_dx_leader_ratio's denominator),
+-- and the disclosure control of the grade breakdown must know which rows add up to it.
 with
 
 int_kpi_m1_ksi_basic_training_completion as (
@@ -20,12 +20,8 @@ int_staff_snapshots_deduplicated as (
     select * from {{ ref('int_staff_snapshots_deduplicated') }}
 ),
 
-int_training_courses_deduplicated as (
-    select * from {{ ref('int_training_courses_deduplicated') }}
-),
-
-int_training_enrollments_deduplicated as (
-    select * from {{ ref('int_training_enrollments_deduplicated') }}
+int_mandatory_basic_training_completion_by_member as (
+    select * from {{ ref('int_mandatory_basic_training_completion_by_member') }}
 ),
 
 grade_levels as (
@@ -38,53 +34,6 @@ measured_fiscal_years as (
         fiscal_year
     from int_kpi_m1_ksi_basic_training_completion
     where value is not null
-),
-
-mandatory_basic_courses as (
-    select
-        ward_code,
-        fiscal_year,
-        course_code
-    from int_training_courses_deduplicated
-    where category = 'デジタル基礎' and requirement = '必修'
-),
-
-mandatory_course_counts as (
-    select
-        ward_code,
-        fiscal_year,
-        count(*) as mandatory_course_count
-    from mandatory_basic_courses
-    group by ward_code, fiscal_year
-),
-
-mandatory_courses_completed as (
-    -- Only a completion dated inside the course's own fiscal year counts for that year.
-    select distinct
-        int_training_enrollments_deduplicated.ward_code,
-        mandatory_basic_courses.fiscal_year,
-        int_training_enrollments_deduplicated.staff_id,
-        int_training_enrollments_deduplicated.course_code
-    from int_training_enrollments_deduplicated
-    inner join mandatory_basic_courses
-        on
-            int_training_enrollments_deduplicated.ward_code = mandatory_basic_courses.ward_code
-            and int_training_enrollments_deduplicated.course_code
-            = mandatory_basic_courses.course_code
-    where
-        int_training_enrollments_deduplicated.enrollment_status = '修了'
-        and {{ fiscal_year_of('int_training_enrollments_deduplicated.completed_on') }}
-        = mandatory_basic_courses.fiscal_year
-),
-
-completed_course_counts_per_staff as (
-    select
-        ward_code,
-        fiscal_year,
-        staff_id,
-        count(*) as completed_course_count
-    from mandatory_courses_completed
-    group by ward_code, fiscal_year, staff_id
 ),
 
 member_appointments as (
@@ -138,22 +87,19 @@ members_with_completion as (
         member_main_appointments.staff_id,
         member_main_appointments.grade_rank,
         member_main_appointments.is_kakaricho_plus,
+        int_mandatory_basic_training_completion_by_member.has_completed,
         -- A label is needed for every person: the totals must reach the indicator's counts.
         coalesce(member_main_appointments.grade, '不明') as grade,
-        coalesce(member_main_appointments.org_code, '不明') as department_code,
-        coalesce(completed_course_counts_per_staff.completed_course_count, 0)
-        = mandatory_course_counts.mandatory_course_count as has_completed
+        coalesce(member_main_appointments.org_code, '不明') as department_code
     from member_main_appointments
-    inner join mandatory_course_counts
+    inner join int_mandatory_basic_training_completion_by_member
         on
-            member_main_appointments.ward_code = mandatory_course_counts.ward_code
-            and member_main_appointments.fiscal_year = mandatory_course_counts.fiscal_year
-    left join completed_course_counts_per_staff
-        on
-            member_main_appointments.ward_code = completed_course_counts_per_staff.ward_code
+            member_main_appointments.ward_code
+            = int_mandatory_basic_training_completion_by_member.ward_code
             and member_main_appointments.fiscal_year
-            = completed_course_counts_per_staff.fiscal_year
-            and member_main_appointments.staff_id = completed_course_counts_per_staff.staff_id
+            = int_mandatory_basic_training_completion_by_member.fiscal_year
+            and member_main_appointments.staff_id
+            = int_mandatory_basic_training_completion_by_member.staff_id
 ),
 
 final as (
