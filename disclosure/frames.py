@@ -24,6 +24,7 @@ class _Layout:
     row_order: Sequence[Hashable] | None
     columns: list[Hashable]
     forced: dict[tuple[Hashable, ...], set[tuple[Hashable, Hashable]]]
+    public_total_row: bool
 
 
 def suppress_frame(
@@ -37,6 +38,7 @@ def suppress_frame(
     row_order: Sequence[Hashable] | None = None,
     column_order: Sequence[Hashable] | None = None,
     forced: pd.DataFrame | None = None,
+    public_total_row: bool = False,
 ) -> pd.DataFrame:
     """Suppress small cells in one two-way table per group, margins added.
 
@@ -60,6 +62,9 @@ def suppress_frame(
         forced: Cells to withhold whatever their count (``by`` columns, ``row``, ``column``;
             margins by ``total_label``), e.g. the cells another table printing the same
             margin withholds.
+        public_total_row: The total row (column totals and grand total) is published
+            elsewhere, e.g. as the numerator and denominator of an indicator: it is never
+            withheld and the other cells are protected knowing it.
 
     Returns:
         Long form, ``by`` columns with their dtypes, then ``row``, ``column``, ``count``
@@ -75,7 +80,17 @@ def suppress_frame(
     _check_columns(frame, [*by_columns, row, column, count])
     columns = _ordered_labels(frame[column], column_order, total_label, keep_absent=True)
     forced_cells = _forced_cells(forced, by_columns, row, column)
-    layout = _Layout(row, column, count, threshold, total_label, row_order, columns, forced_cells)
+    layout = _Layout(
+        row,
+        column,
+        count,
+        threshold,
+        total_label,
+        row_order,
+        columns,
+        forced_cells,
+        public_total_row,
+    )
     pieces = [_suppressed_group(key, group, layout) for key, group in _groups(frame, by_columns)]
     return _assembled(frame, pieces, by_columns, row, column, count, total_label)
 
@@ -160,7 +175,9 @@ def _suppressed_group(
     for row_label, column_label in layout.forced.get(key, ()):
         if row_label in row_positions and column_label in column_positions:
             forced[row_positions[row_label], column_positions[column_label]] = True
-    table = suppress(counts, layout.threshold, forced)
+    public = np.zeros_like(forced)
+    public[-1, :] = layout.public_total_row
+    table = suppress(counts, layout.threshold, forced, public)
     shape = table.values.shape
     return {
         "key": key,

@@ -50,7 +50,10 @@ from disclosure.tables import (
 
 
 def suppress(
-    counts: np.ndarray, threshold: int = THRESHOLD, forced: np.ndarray | None = None
+    counts: np.ndarray,
+    threshold: int = THRESHOLD,
+    forced: np.ndarray | None = None,
+    public: np.ndarray | None = None,
 ) -> SuppressedTable:
     """Withhold the small cells of a table and enough others to protect them.
 
@@ -60,6 +63,11 @@ def suppress(
         forced: Optional (R+1) x (C+1) mask of cells to withhold whatever their count, and to
             protect like primary ones: the cells another published table shares with this one
             and withholds (a margin both tables print must be withheld in both or neither).
+        public: Optional (R+1) x (C+1) mask of cells another table publishes whatever happens
+            here (a breakdown's total row is its indicator's numerator and denominator):
+            never withheld, never chosen as complementary cells, and known to the audit. A cell
+            that the public cells alone determine (a table of one row, say) cannot be
+            protected: it is withheld and reported in ``SuppressedTable.unprotectable``.
 
     Returns:
         The table with margins, its primary cells and all suppressed cells; every suppressed
@@ -69,18 +77,26 @@ def suppress(
         ValueError: If ``counts`` is not a non-empty table of non-negative whole numbers.
     """
     values = with_margins(as_counts(counts))
-    primary = values < threshold
-    suppressed = primary.copy()
-    if forced is not None:
-        if forced.shape != values.shape:
-            raise ValueError(f"forced mask of shape {forced.shape}, table of {values.shape}")
-        suppressed |= forced.astype(bool)
+    known = _mask(public, values.shape, "public")
+    primary = (values < threshold) & ~known
+    suppressed = primary | (_mask(forced, values.shape, "forced") & ~known)
     protected_first = suppressed.copy()
+    unprotectable = np.zeros_like(suppressed)
     if suppressed.any():
-        costs = suppression_costs(values)
+        costs = np.where(known, np.inf, suppression_costs(values))
         suppressed = complete_lines(costs, suppressed)
-        protect_unsafe(values, costs, protected_first, suppressed)
-    return SuppressedTable(values=values, suppressed=suppressed, primary=primary)
+        unprotectable = protect_unsafe(values, costs, protected_first, suppressed)
+    return SuppressedTable(
+        values=values, suppressed=suppressed, primary=primary, unprotectable=unprotectable
+    )
+
+
+def _mask(mask: np.ndarray | None, shape: tuple[int, ...], name: str) -> np.ndarray:
+    if mask is None:
+        return np.zeros(shape, dtype=bool)
+    if mask.shape != shape:
+        raise ValueError(f"{name} mask of shape {mask.shape}, table of {shape}")
+    return mask.astype(bool)
 
 
 def suppression_costs(values: np.ndarray) -> np.ndarray:
@@ -111,30 +127,49 @@ def complete_lines(costs: np.ndarray, suppressed: np.ndarray) -> np.ndarray:
         suppressed cells.
     """
     suppressed = suppressed.copy()
+    # Lines whose only partners are public cells: the audit and its cycles deal with them.
+    stuck_rows: set[int] = set()
+    stuck_columns: set[int] = set()
     while True:
-        lonely_rows = np.flatnonzero(suppressed.sum(axis=1) == 1)
-        lonely_columns = np.flatnonzero(suppressed.sum(axis=0) == 1)
-        if lonely_rows.size:
+        lonely_rows = [
+            r for r in np.flatnonzero(suppressed.sum(axis=1) == 1) if r not in stuck_rows
+        ]
+        lonely_columns = [
+            c for c in np.flatnonzero(suppressed.sum(axis=0) == 1) if c not in stuck_columns
+        ]
+        if lonely_rows:
             row = int(lonely_rows[0])
-            suppressed[row, _cheapest_partner(costs, suppressed, row)] = True
-        elif lonely_columns.size:
+            column = _cheapest_partner(costs, suppressed, row)
+            if not suppressed[row, column] and np.isfinite(costs[row, column]):
+                suppressed[row, column] = True
+            else:
+                stuck_rows.add(row)
+        elif lonely_columns:
             column = int(lonely_columns[0])
-            suppressed[_cheapest_partner(costs.T, suppressed.T, column), column] = True
+            row = _cheapest_partner(costs.T, suppressed.T, column)
+            if not suppressed[row, column] and np.isfinite(costs[row, column]):
+                suppressed[row, column] = True
+            else:
+                stuck_columns.add(column)
         else:
             return suppressed
 
 
 def protect_unsafe(
     values: np.ndarray, costs: np.ndarray, primary: np.ndarray, suppressed: np.ndarray
-) -> None:
+) -> np.ndarray:
     """Audit the pattern by linear programming and add a protecting cycle where it fails.
 
     Args:
         values: The table with margins.
-        costs: Cost of withholding each cell.
+        costs: Cost of withholding each cell (inf: a public cell, never withheld).
         primary: Mask of the primary cells (protected first).
         suppressed: Mask of the suppressed cells, updated in place.
+
+    Returns:
+        Mask of the suppressed cells no cycle can protect: the public cells fix them.
     """
+    unprotectable = np.zeros_like(suppressed)
     cleared = movable_cells(values, suppressed, suppressed)
     unsafe = np.argwhere(suppressed & ~cleared)
     cells = tuple(unsafe.T)
@@ -143,13 +178,17 @@ def protect_unsafe(
         if cleared[row, column]:
             continue
         cycle = protecting_cycle(values, costs, suppressed, (int(row), int(column)))
+        if cycle is None:
+            unprotectable[row, column] = True
+            continue
         suppressed[tuple(cycle.T)] = True
         cleared[tuple(cycle.T)] = True
+    return unprotectable
 
 
 def protecting_cycle(
     values: np.ndarray, costs: np.ndarray, suppressed: np.ndarray, cell: tuple[int, int]
-) -> np.ndarray:
+) -> np.ndarray | None:
     """Cheapest cycle of cells through ``cell`` along which the table can move by 1.
 
     Each cell is an arc between its row and its column. After rescaling each cell by the
@@ -164,10 +203,9 @@ def protecting_cycle(
         cell: The cell to protect.
 
     Returns:
-        (n, 2) indices of the cells of the cycle, ``cell`` first.
-
-    Raises:
-        RuntimeError: If no cycle exists (impossible for a table with margins of R, C >= 1).
+        (n, 2) indices of the cells of the cycle, ``cell`` first; None when none exists, which
+        only public cells (infinite cost) can cause: without them the cell, its row total,
+        column total and grand total always make one.
     """
     row_sign, column_sign = line_signs(values.shape)
     raises = np.outer(column_sign, row_sign) > 0  # does row -> column raise the count?
@@ -184,7 +222,7 @@ def protecting_cycle(
         starts.append(_shortest_path(forward, backward, row_node, column_node))
     cost, path = min(starts, key=lambda found: found[0], default=(np.inf, []))
     if not np.isfinite(cost):
-        raise RuntimeError(f"no protecting cycle through cell {cell}")
+        return None
     return np.array([cell, *path])
 
 
@@ -220,8 +258,9 @@ def _shortest_path(
     settled = np.zeros(n_rows + n_columns, dtype=bool)
     distance[source] = 0.0
     while not settled[target]:
-        node = int(np.argmin(np.where(settled, np.inf, distance)))
-        if not np.isfinite(distance[node]):
+        open_distance = np.where(settled, np.inf, distance)
+        node = int(np.argmin(open_distance))
+        if not np.isfinite(open_distance[node]):
             return np.inf, []
         settled[node] = True
         if node < n_rows:

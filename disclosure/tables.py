@@ -27,11 +27,14 @@ class SuppressedTable:
             column totals in the last row, the grand total in the corner.
         suppressed: Boolean mask of the cells withheld (primary and complementary).
         primary: Boolean mask of the cells under the threshold (always within ``suppressed``).
+        unprotectable: Boolean mask of withheld cells that cells published elsewhere fix
+            whatever is withheld here (see ``public`` in :func:`disclosure.suppress`).
     """
 
     values: np.ndarray
     suppressed: np.ndarray
     primary: np.ndarray
+    unprotectable: np.ndarray
 
 
 def as_counts(counts: np.ndarray) -> np.ndarray:

@@ -375,3 +375,62 @@ def test_suppress_frame_withholds_forced_cells_of_a_group() -> None:
     withheld = result[result["is_suppressed"]]
     assert set(withheld["ward"]) == {"b"} and not result["is_primary"].any()
     assert ("計", "completed") in set(zip(withheld["grade"], withheld["status"], strict=True))
+
+
+def public_total_row(counts: np.ndarray) -> np.ndarray:
+    public = np.zeros((counts.shape[0] + 1, counts.shape[1] + 1), dtype=bool)
+    public[-1, :] = True
+    return public
+
+
+def test_a_public_total_row_is_never_withheld_and_the_audit_knows_it() -> None:
+    # GIVEN grade x (completed, not) whose totals (175 completed of 182) an indicator already
+    # publishes: the "not" total of 7 is small, but withholding it would hide nothing
+    counts = np.array([[95, 3], [80, 4]])
+    public = public_total_row(counts)
+    alone = suppress(counts)
+    assert alone.suppressed[-1, 1]
+    # WHEN the table is protected knowing that row is public
+    table = suppress(counts, public=public)
+    # THEN the row stays published, and every withheld cell keeps a range with it known
+    assert not table.suppressed[-1].any() and not table.unprotectable.any()
+    assert table.suppressed[0, 1] and table.suppressed[1, 1]
+    ranges = feasible_ranges(table.values.astype(float), table.suppressed)
+    assert ranges and all(hi - lo >= 1 for lo, hi in ranges.values())
+
+
+def test_a_cell_the_public_cells_fix_is_reported_unprotectable() -> None:
+    # one grade only: its row is the public total row, so its 3 is known whatever happens
+    counts = np.array([[95, 3]])
+    table = suppress(counts, public=public_total_row(counts))
+    assert table.suppressed[0, 1] and table.unprotectable[0, 1]
+    assert not table.suppressed[-1].any()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_tables_with_a_public_total_row_are_protected(seed: int) -> None:
+    generator = np.random.default_rng(seed)
+    for shape in [(2, 2), (6, 2), (22, 4), (30, 2)]:
+        counts = generator.integers(0, 40, size=shape)
+        counts[generator.random(shape) < 0.5] = generator.integers(0, 10)
+        public = public_total_row(counts)
+        table = suppress(counts, public=public)
+        assert not (table.suppressed & public).any()
+        assert (table.suppressed | public)[table.values < THRESHOLD].all()
+        ranges = feasible_ranges(table.values.astype(float), table.suppressed)
+        for (row, column), (lo, hi) in ranges.items():
+            assert hi - lo >= 1 or table.unprotectable[row, column], (shape, row, column)
+
+
+def test_suppress_frame_keeps_a_public_total_row() -> None:
+    frame = pd.DataFrame(
+        {
+            "ward": "a",
+            "grade": ["g1", "g1", "g2", "g2"],
+            "status": ["completed", "not"] * 2,
+            "people": [95, 3, 80, 4],
+        }
+    )
+    result = suppress_frame(frame, "ward", "grade", "status", public_total_row=True)
+    total = result[result["grade"] == "計"]
+    assert not total["is_suppressed"].any() and total["people"].tolist() == [175, 7, 182]

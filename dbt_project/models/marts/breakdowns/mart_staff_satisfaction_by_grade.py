@@ -39,6 +39,8 @@ def model(dbt: Any, session: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         row="grade_class",
         column="satisfaction_class",
         total_label=TOTAL,
+        # The 計 row is the indicator's numerator and denominator, published in fct_kpi_values.
+        public_total_row=True,
         column_order=["satisfied", "not_satisfied"],
     )
     table = wide_table(

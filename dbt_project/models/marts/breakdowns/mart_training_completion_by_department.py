@@ -40,6 +40,8 @@ def model(dbt: Any, session: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         row="department_code",
         column="completion_status",
         total_label=TOTAL,
+        # The 計 row is the indicator's numerator and denominator, published in fct_kpi_values.
+        public_total_row=True,
         column_order=["completed", "not_completed"],
     )
     table = wide_table(

@@ -9,6 +9,9 @@ above (the denominator of m2_ksi_certified_dx_leader_ratio), so the staff of tho
 up to a known number, and so do the staff of the other grades. The two groups of grades are
 therefore first protected as tables of their own, their margins taken as known (a stronger
 intruder than the real one), and what they withhold is forced into the table of all grades.
+
+The 計 row is public too (the indicator's numerator and denominator): it is never withheld,
+and the grades are protected knowing it.
 """
 
 from collections.abc import Hashable
@@ -55,6 +58,7 @@ def model(dbt: Any, session: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         cells.drop(columns=["grade_rank", "is_kakaricho_plus"]),
         by=TABLE_KEYS,
         forced=withheld_in_groups[[*TABLE_KEYS, "grade", "completion_status"]],
+        public_total_row=True,
         **layout,
     )
     table = wide_table(published, TABLE_KEYS, "grade", "completion_status", COUNT_COLUMNS, TOTAL)
