@@ -341,85 +341,80 @@ def status_count_figure(fiscal_years: Sequence[int], counts: dict[str, list[int]
 # Data quality ---------------------------------------------------------------------------------
 
 
-def file_outcome_figure(datasets: Sequence[str], counts: dict[str, list[int]]) -> go.Figure:
-    """Current file versions per dataset by outcome (loaded / refused / other), stacked."""
+def _dataset_bars(
+    datasets: Sequence[str],
+    bars: Sequence[tuple[list[int], str, str, str, dict]],
+    barmode: str,
+    xaxis: dict,
+) -> go.Figure:
+    """Horizontal bars per dataset, one trace per (values, name, colour, hover, meta)."""
     figure = go.Figure()
-    for group, label_ja, label_en, colour in OUTCOME_GROUPS:
+    for values, name, colour, hover, meta in bars:
         figure.add_trace(
             go.Bar(
                 y=list(datasets),
-                x=counts.get(group, []),
+                x=values,
                 orientation="h",
-                name=f"{label_ja} {label_en}",
+                name=name,
                 marker={"color": colour},
-                hovertemplate=f"%{{y}} {label_ja}: %{{x}}<extra></extra>",
-                meta={"role": "files", "group": group},
+                hovertemplate=f"%{{y}} {hover}<extra></extra>",
+                meta=meta,
             )
         )
     figure.update_layout(
-        barmode="stack",
+        barmode=barmode,
         legend={"traceorder": "normal"},
         margin={"l": 170, "r": 20, "t": 40, "b": 40},
         yaxis={"type": "category", "autorange": "reversed"},
-        xaxis={"title": {"text": "ファイル数 files"}},
+        xaxis=xaxis,
     )
     return figure
+
+
+def file_outcome_figure(datasets: Sequence[str], counts: dict[str, list[int]]) -> go.Figure:
+    """Current file versions per dataset by outcome (loaded / refused / other), stacked."""
+    bars = [
+        (
+            counts.get(group, []),
+            f"{label_ja} {label_en}",
+            colour,
+            f"{label_ja}: %{{x}}",
+            {"role": "files", "group": group},
+        )
+        for group, label_ja, label_en, colour in OUTCOME_GROUPS
+    ]
+    return _dataset_bars(datasets, bars, "stack", {"title": {"text": "ファイル数 files"}})
 
 
 def row_outcome_figure(datasets: Sequence[str], rows: dict[str, list[int]]) -> go.Figure:
     """Rows per dataset: loaded, quarantined, in refused files (log scale: they differ a lot)."""
-    figure = go.Figure()
-    for key, label, colour in (
-        ("loaded", "取込行 loaded", "#2e9e5b"),
-        ("quarantined", "隔離行 quarantined", "#d9a400"),
-        ("refused", "拒否ファイルの行 in refused files", "#d9534f"),
-    ):
-        figure.add_trace(
-            go.Bar(
-                y=list(datasets),
-                x=rows.get(key, []),
-                orientation="h",
-                name=label,
-                marker={"color": colour},
-                hovertemplate=f"%{{y}} {label}: %{{x:,}}<extra></extra>",
-                meta={"role": "rows", "kind": key},
-            )
+    bars = [
+        (rows.get(key, []), label, colour, f"{label}: %{{x:,}}", {"role": "rows", "kind": key})
+        for key, label, colour in (
+            ("loaded", "取込行 loaded", "#2e9e5b"),
+            ("quarantined", "隔離行 quarantined", "#d9a400"),
+            ("refused", "拒否ファイルの行 in refused files", "#d9534f"),
         )
-    figure.update_layout(
-        barmode="group",
-        margin={"l": 170, "r": 20, "t": 40, "b": 40},
-        yaxis={"type": "category", "autorange": "reversed"},
-        xaxis={"type": "log", "dtick": 1, "title": {"text": "行数 rows (対数 log)"}},
-        legend={"traceorder": "normal"},
-    )
-    return figure
+    ]
+    xaxis = {"type": "log", "dtick": 1, "title": {"text": "行数 rows (対数 log)"}}
+    return _dataset_bars(datasets, bars, "group", xaxis)
 
 
 def freshness_figure(
     datasets: Sequence[str], counts: dict[str, list[int]], styles: dict
 ) -> go.Figure:
     """Wards per dataset by freshness of their exports (fresh / warn / overdue / never)."""
-    figure = go.Figure()
-    for state, style in styles.items():
-        figure.add_trace(
-            go.Bar(
-                y=list(datasets),
-                x=counts.get(state, []),
-                orientation="h",
-                name=f"{style.label_ja} {style.label_en}",
-                marker={"color": style.strong},
-                hovertemplate=f"%{{y}} {style.label_ja}: %{{x}}区<extra></extra>",
-                meta={"role": "freshness", "state": state},
-            )
+    bars = [
+        (
+            counts.get(state, []),
+            f"{style.label_ja} {style.label_en}",
+            style.strong,
+            f"{style.label_ja}: %{{x}}区",
+            {"role": "freshness", "state": state},
         )
-    figure.update_layout(
-        barmode="stack",
-        legend={"traceorder": "normal"},
-        margin={"l": 170, "r": 20, "t": 40, "b": 40},
-        yaxis={"type": "category", "autorange": "reversed"},
-        xaxis={"title": {"text": "区の数 wards"}},
-    )
-    return figure
+        for state, style in styles.items()
+    ]
+    return _dataset_bars(datasets, bars, "stack", {"title": {"text": "区の数 wards"}})
 
 
 # Breakdowns -----------------------------------------------------------------------------------
