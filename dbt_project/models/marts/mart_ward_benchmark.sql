@@ -69,10 +69,14 @@ final as (
         per_indicator_year.worst_value,
         per_indicator_year.best_ward_code,
         per_indicator_year.worst_ward_code,
+        -- A ratio of two positive values only: a growth rate of -12% gives no gap.
         case
+            when
+                per_indicator_year.best_value <= 0 or per_indicator_year.worst_value <= 0
+                then null
             when ranked.direction = 'lower_is_better'
-                then per_indicator_year.worst_value / nullif(per_indicator_year.best_value, 0)
-            else per_indicator_year.best_value / nullif(per_indicator_year.worst_value, 0)
+                then per_indicator_year.worst_value / per_indicator_year.best_value
+            else per_indicator_year.best_value / per_indicator_year.worst_value
         end as gap_ratio
     from ranked
     inner join per_indicator_year
