@@ -190,6 +190,10 @@ def _catalogue_targets(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict
     return {indicator_id: target for indicator_id, target in rows}
 
 
+class NothingPublishedYet(ValueError):
+    """The scorecard exists but holds no row: no export has been loaded yet."""
+
+
 def read_published(serving_file: Path) -> Published:
     """Read everything the dashboard shows from a serving file, read-only.
 
@@ -198,7 +202,8 @@ def read_published(serving_file: Path) -> Published:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file has no `marts.mart_kpi_scorecard`, or it is empty.
+        ValueError: the file has no `marts.mart_kpi_scorecard`.
+        NothingPublishedYet: it is empty.
     """
     if not serving_file.is_file():
         raise FileNotFoundError(f"no serving file at {serving_file}")
@@ -207,7 +212,7 @@ def read_published(serving_file: Path) -> Published:
         if SCORECARD not in tables:
             raise ValueError(f"{serving_file} has no {SCORECARD}: nothing to show")
         if not con.execute(f"select count(*) from {SCORECARD}").fetchone()[0]:
-            raise ValueError(f"{SCORECARD} of {serving_file} is empty: nothing to show")
+            raise NothingPublishedYet(f"{SCORECARD} of {serving_file} is empty: nothing to show")
         return Published(
             publication=_publication(_optional(con, tables, PUBLICATION) or []),
             scorecard=_rows(

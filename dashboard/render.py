@@ -11,9 +11,9 @@ from pathlib import Path
 from plotly.offline import get_plotlyjs
 
 from dashboard.breakdowns import breakdown_pages
-from dashboard.html import PLOTLY_JS, STYLESHEET, STYLESHEET_TEXT
+from dashboard.html import PLOTLY_JS, STYLESHEET, STYLESHEET_TEXT, page
 from dashboard.overview import overview_page, publication_header
-from dashboard.published import read_published
+from dashboard.published import NothingPublishedYet, read_published
 from dashboard.quality import quality_page
 from dashboard.ranking import ranking_page
 from dashboard.trends import trends_page
@@ -41,11 +41,17 @@ def render_dashboard(serving_file: Path, out_dir: Path) -> Path:
 
     Raises:
         FileNotFoundError: no serving file.
-        ValueError: the serving file has no (or an empty) marts.mart_kpi_scorecard.
+        ValueError: the serving file has no marts.mart_kpi_scorecard.
     """
-    published = read_published(Path(serving_file))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        published = read_published(Path(serving_file))
+    except NothingPublishedYet:
+        # A first publication before any export arrived: say so rather than fail it.
+        (out_dir / STYLESHEET).write_text(STYLESHEET_TEXT, encoding="utf-8")
+        (out_dir / INDEX).write_text(_nothing_yet_page(), encoding="utf-8")
+        return out_dir / INDEX
     header = publication_header(published)
     pages = {
         INDEX: overview_page(published, header),
@@ -59,3 +65,20 @@ def render_dashboard(serving_file: Path, out_dir: Path) -> Path:
     for name, html in pages.items():
         (out_dir / name).write_text(html, encoding="utf-8")
     return out_dir / INDEX
+
+
+def _nothing_yet_page() -> str:
+    body = (
+        '<section class="card" id="nothing-yet"><p>まだ指標値がありません。各区の出力ファイルが'
+        "取り込まれると、次の公表でここに表示されます。</p>"
+        '<p class="en">No indicator value yet: the scorecard appears with the first publication '
+        "after the wards' exports are loaded.</p></section>"
+    )
+    return page(
+        active=INDEX,
+        title_ja="スコアカード",
+        title_en="Scorecard",
+        body=body,
+        publication="",
+        with_charts=False,
+    )

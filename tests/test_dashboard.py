@@ -587,6 +587,18 @@ def test_render_refuses_a_file_without_scorecard(tmp_path: Path) -> None:
         render_dashboard(serving, tmp_path / "site")
 
 
+def test_a_publication_before_any_export_gets_a_page_saying_so(tmp_path: Path) -> None:
+    # GIVEN the first publication of a pipeline that has loaded nothing: an empty scorecard
+    serving = tmp_path / "first.duckdb"
+    with duckdb.connect(str(serving)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.mart_kpi_scorecard (ward_code varchar, value double)")
+    # WHEN the dashboard is rendered THEN it says there is nothing yet, rather than failing
+    index = render_dashboard(serving, tmp_path / "site")
+    text = index.read_text(encoding="utf-8")
+    assert 'lang="ja"' in text and "まだ指標値がありません" in text and "No indicator value" in text
+
+
 def test_cli_writes_the_dashboard(rendered: Rendered, tmp_path: Path) -> None:
     result = subprocess.run(
         [
