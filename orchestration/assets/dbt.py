@@ -40,7 +40,10 @@ def follows_its_inputs() -> dg.AutomationCondition:
     `eager()` reacts to updated inputs but never builds what was missing before the condition
     was first evaluated (the seeds of a new deployment): the second branch builds a missing
     asset once its inputs exist, and not again after a failure (no retry loop). Both wait for
-    every blocking check of the direct inputs (a refused export holds back the marts).
+    every blocking check of the direct inputs (a refused export holds back the marts), except
+    for an input built in the same run: its checks run there first and, being blocking, stop
+    this asset's step if they fail. Dagster's `all_deps_blocking_checks_passed` does not count
+    an input's checks as requested with it, which built a new deployment one layer per tick.
     """
     condition = dg.AutomationCondition
     build_missing = (
@@ -50,7 +53,11 @@ def follows_its_inputs() -> dg.AutomationCondition:
         & ~condition.in_progress()
         & ~condition.execution_failed()
     ).with_label("missing, inputs present, never failed")
-    return (condition.eager() | build_missing) & condition.all_deps_blocking_checks_passed()
+    checks_passed = condition.all_checks_match(condition.check_passed(), blocking_only=True)
+    inputs_usable = condition.all_deps_match(
+        condition.will_be_requested() | checks_passed.with_label("all_blocking_checks_passed")
+    ).with_label("each input built with it, or its blocking checks passed")
+    return (condition.eager() | build_missing) & inputs_usable
 
 
 class DxkpiDbtTranslator(DagsterDbtTranslator):
