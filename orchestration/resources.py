@@ -24,6 +24,7 @@ from orchestration.serving.postgres import (
     postgres_build,
     publish_to_postgres,
 )
+from orchestration.settings import duckdb_config
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -36,7 +37,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open the warehouse with its raw and ops schemas in place, and close it after."""
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.path)
+        con = duckdb.connect(self.path, config=duckdb_config())
         try:
             ensure_raw_schema(con)
             ensure_ops_schema(con)

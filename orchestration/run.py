@@ -1,9 +1,10 @@
 """`make run` / `dxkpi-run`: process the landing zone as it is, once, without a daemon.
 
-For cron-minded engineers and CI: materialises every asset in one process on the Dagster
-instance of DAGSTER_HOME (so the run shows in the UI later), reading every complete export
-that is not loaded yet, snapshotting the catalogue, building the marts and publishing them.
-Nothing is generated and nothing in the landing zone is touched. Exits non-zero when the run
+For cron-minded engineers and CI: runs in one process on the Dagster instance of DAGSTER_HOME
+(so the runs show in the UI later). A first run reads every complete export that is not loaded
+yet (and snapshots the catalogue once a day); a second builds and publishes only what that
+made stale, and is not needed when nothing new arrived. Nothing is generated and nothing in
+the landing zone is touched. Exits non-zero when the run
 failed or a blocking check refused a file; prints what happened to the files either way.
 
     dxkpi-run            # uses the settings of the environment (see .env.example)
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from dataclasses import dataclass, field
 
 import dagster as dg
 
@@ -22,23 +24,101 @@ from orchestration.instance import prepare_dagster_home
 from orchestration.serving.locations import where_published
 from orchestration.settings import Settings, load_settings
 
+INGEST_GROUP = "raw"
+
+
+@dataclass
+class PipelineRun:
+    """The runs of one pass over the landing zone: the inputs, then what they made stale.
+
+    Attributes:
+        runs: The in-process runs, inputs first (one, or two when anything was stale).
+        built: The assets the second run was asked to build (empty: nothing had changed).
+        held_back: Why nothing was built although something was stale ("" when not held).
+    """
+
+    runs: list[dg.ExecuteInProcessResult] = field(default_factory=list)
+    built: set[dg.AssetKey] = field(default_factory=set)
+    held_back: str = ""
+
+    @property
+    def success(self) -> bool:
+        """Every run succeeded."""
+        return all(run.success for run in self.runs)
+
+    def get_asset_check_evaluations(self) -> list[dg.AssetCheckEvaluation]:
+        """The check evaluations of every run, in order."""
+        return [e for run in self.runs for e in run.get_asset_check_evaluations()]
+
+    def get_asset_materialization_events(self) -> list[dg.DagsterEvent]:
+        """The materialisations of every run, in order."""
+        return [e for run in self.runs for e in run.get_asset_materialization_events()]
+
+    def get_step_success_events(self) -> list[dg.DagsterEvent]:
+        """The steps that succeeded in every run, in order."""
+        return [e for run in self.runs for e in run.get_step_success_events()]
+
+
+def _catalogue_due(instance: dg.DagsterInstance) -> bool:
+    """A catalogue snapshot is taken once per JST day (the catalogue sensor's cadence)."""
+    from orchestration.sensors.catalogue import jst_today, last_snapshot_date
+
+    last = last_snapshot_date(instance)
+    return last is None or last < jst_today()
+
 
 def run_everything(
     instance: dg.DagsterInstance | None = None, settings: Settings | None = None
-) -> dg.ExecuteInProcessResult:
-    """Materialise every asset in-process, on `instance` or the one of DAGSTER_HOME, with
-    `settings` or those of the environment."""
+) -> PipelineRun:
+    """Load what is new, then build only what it made stale, in-process.
+
+    The first run reads every raw dataset (and the catalogue when today's snapshot is not
+    taken yet); the second builds the dbt models and publications that are stale
+    (`orchestration.changes`): none when nothing new was loaded, everything the first time.
+    A refused export (a failed blocking check) holds the second run back, as it holds back
+    the marts under the daemon. Runs go on `instance`, or the one of DAGSTER_HOME.
+    """
+    if instance is None:
+        with dg.DagsterInstance.get() as local:
+            return run_everything(local, settings)
+    from orchestration.assets.opendata import ASSET_KEY as CATALOGUE
+    from orchestration.changes import stale_assets
     from orchestration.definitions import build_definitions
 
-    job = build_definitions(settings or load_settings()).resolve_job_def("dxkpi_everything")
-    if instance is not None:
-        return job.execute_in_process(instance=instance, raise_on_error=False)
-    with dg.DagsterInstance.get() as local:
-        return job.execute_in_process(instance=local, raise_on_error=False)
+    definitions = build_definitions(settings or load_settings())
+    graph = definitions.resolve_asset_graph()
+    job = definitions.resolve_job_def("dxkpi_everything")
+    inputs = {
+        key
+        for key in graph.materializable_asset_keys
+        if graph.get(key).group_name == INGEST_GROUP
+        and (key != CATALOGUE or _catalogue_due(instance))
+    }
+    outcome = PipelineRun()
+    outcome.runs.append(
+        job.execute_in_process(
+            instance=instance, asset_selection=sorted(inputs), raise_on_error=False
+        )
+    )
+    refused = failed_blocking_checks(outcome.runs[0])
+    if not outcome.success or refused:
+        outcome.held_back = "the inputs' run failed or refused a file: marts not rebuilt"
+        return outcome
+    targets = {
+        key for key in graph.materializable_asset_keys if graph.get(key).group_name != INGEST_GROUP
+    }
+    outcome.built = stale_assets(instance, graph, targets)
+    if outcome.built:
+        outcome.runs.append(
+            job.execute_in_process(
+                instance=instance, asset_selection=sorted(outcome.built), raise_on_error=False
+            )
+        )
+    return outcome
 
 
-def failed_blocking_checks(result: dg.ExecuteInProcessResult) -> list[str]:
-    """`asset:check` of every ERROR check that failed in the run."""
+def failed_blocking_checks(result: dg.ExecuteInProcessResult | PipelineRun) -> list[str]:
+    """`asset:check` of every ERROR check that failed in the run(s)."""
     return [
         f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
         for evaluation in result.get_asset_check_evaluations()
@@ -61,11 +141,17 @@ def _ledger():
     ).ledger()
 
 
-def report(result: dg.ExecuteInProcessResult) -> bool:
-    """Print the outcome of a run; True when it succeeded and no blocking check failed."""
+def report(result: PipelineRun) -> bool:
+    """Print the outcome of a pass; True when it succeeded and no blocking check failed."""
     failed = failed_blocking_checks(result)
     for check in failed:
         print(f"blocking check failed: {check}")
+    if result.held_back:
+        print(result.held_back)
+    elif len(result.runs) == 1:
+        print("nothing new since the last build: marts not rebuilt, publication unchanged")
+    else:
+        print(f"built {len(result.built)} stale assets")
     print(f"landing files: {file_summary()}")
     return result.success and not failed
 

@@ -20,6 +20,19 @@ POSTGRES_POOL = "postgres_serving"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 
+# DuckDB's memory limit for every connection that builds (loads, dbt, publication): set on
+# purpose rather than DuckDB's default of 80% of the machine's memory, so that the pipeline's
+# footprint is known and larger work spills to disk (`<warehouse>.tmp`) instead of growing.
+DUCKDB_MEMORY_LIMIT_VARIABLE = "DXKPI_DUCKDB_MEMORY_LIMIT"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"
+
+
+def duckdb_config() -> dict[str, str]:
+    """The DuckDB settings of a connection that builds (DXKPI_DUCKDB_MEMORY_LIMIT)."""
+    limit = os.environ.get(DUCKDB_MEMORY_LIMIT_VARIABLE, "").strip()
+    return {"memory_limit": limit or DEFAULT_DUCKDB_MEMORY_LIMIT}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where things are and how the pipeline behaves in this environment."""

@@ -29,6 +29,7 @@ from ingestion.common.ledger import (
 from ingestion.common.problems import WARNING
 from ingestion.common.pseudonym import Pseudonymiser
 from ingestion.registry import FILE_CONTRACTS
+from orchestration.changes import loaded_files_digest, versioned
 from orchestration.freshness import freshness_policy
 from orchestration.resources import LandingZoneResource, WarehouseResource
 from orchestration.settings import WAREHOUSE_POOL
@@ -268,7 +269,9 @@ def build_landing_asset(contract: DatasetContract) -> dg.AssetsDefinition:
             context.run_id,
             config.reprocess,
         )
-        yield dg.MaterializeResult(metadata=summarise(outcomes))
+        with warehouse.connect() as con:
+            digest = loaded_files_digest(con, contract.table)
+        yield versioned(context.instance, key, digest, summarise(outcomes))
         yield _suite_check(contract.table, outcomes)
         yield _row_check(contract, outcomes, landing.ledger())
         yield _outstanding_check(outcomes)

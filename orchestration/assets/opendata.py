@@ -23,6 +23,7 @@ from ingestion.common.reference import Ward, load_wards
 from ingestion.common.schema import RAW_SCHEMA
 from ingestion.opendata.ckan import CkanClient, CkanError, packages_to_frame
 from orchestration.assets.landing import SUITE_CHECK, raw_asset_key
+from orchestration.changes import loaded_files_digest, versioned
 from orchestration.freshness import freshness_policy
 from orchestration.resources import CkanResource, WarehouseResource
 from orchestration.settings import WAREHOUSE_POOL
@@ -184,18 +185,16 @@ def _not_read_md(run: SnapshotRun, latest: LatestSnapshots) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines) or "none")
 
 
-def _materialisation(run: SnapshotRun, latest: LatestSnapshots) -> dg.MaterializeResult:
+def _metadata(run: SnapshotRun, latest: LatestSnapshots) -> dict[str, object]:
     snapshot_date, snapshot_taken_at = _newest(latest)
-    return dg.MaterializeResult(
-        metadata={
-            "packages": run.packages,
-            "taken_at": run.taken_at.isoformat(),
-            "catalogue_reachable": run.reachable,
-            SNAPSHOT_DATE: snapshot_date,
-            "snapshot_taken_at": snapshot_taken_at,
-            "wards_not_read": _not_read_md(run, latest),
-        }
-    )
+    return {
+        "packages": run.packages,
+        "taken_at": run.taken_at.isoformat(),
+        "catalogue_reachable": run.reachable,
+        SNAPSHOT_DATE: snapshot_date,
+        "snapshot_taken_at": snapshot_taken_at,
+        "wards_not_read": _not_read_md(run, latest),
+    }
 
 
 def _suite_check(run: SnapshotRun) -> dg.AssetCheckResult:
@@ -260,6 +259,7 @@ def opendata_package(
     with ckan.client() as client, warehouse.connect() as con:
         _snapshot_catalogue(context.log, client, con, run)
         latest = latest_snapshots(con)
-    yield _materialisation(run, latest)
+        digest = loaded_files_digest(con, TABLE)
+    yield versioned(context.instance, ASSET_KEY, digest, _metadata(run, latest))
     yield _suite_check(run)
     yield _reachable_check(run, latest)

@@ -21,6 +21,7 @@ from orchestration.serving.catalog import (
     quote_literal,
     read_published_tables,
 )
+from orchestration.settings import duckdb_config
 
 # The schemas copied from the working warehouse; dq and meta are written by the publication.
 WAREHOUSE_SCHEMAS = ("marts",)
@@ -73,7 +74,7 @@ def write_serving_database(
     Raises:
         RuntimeError: the warehouse has no mart table to publish.
     """
-    with duckdb.connect(str(target)) as con:
+    with duckdb.connect(str(target), config=duckdb_config()) as con:
         con.execute(f"attach {quote_literal(str(warehouse))} as {WORKING} (read_only)")
         marts = read_published_tables(con, WORKING, WAREHOUSE_SCHEMAS)
         if not marts:
