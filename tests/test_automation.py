@@ -26,6 +26,7 @@ class Ticks:
     def __init__(self, instance: dg.DagsterInstance) -> None:
         self.instance = instance
         self.cursor = None
+        self.loads = 0
 
     def tick(self) -> set[dg.AssetKey]:
         """Evaluate, then materialise what was requested, as the run would; the keys."""
@@ -38,9 +39,15 @@ class Ticks:
                 self.instance.report_runless_asset_event(dg.AssetMaterialization(key))
         return requested
 
-    def load(self, key: dg.AssetKey, suite_passed: bool) -> None:
-        """What a raw asset's run reports: a materialisation, then its blocking suite check."""
-        self.instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    def load(self, key: dg.AssetKey, suite_passed: bool, new_data: bool = True) -> None:
+        """What a raw asset's run reports: a materialisation with the data version of the
+        files in its table (new when it loaded something), then its blocking suite check."""
+        if new_data:
+            self.loads += 1
+        version = f"files-{self.loads}"
+        self.instance.report_runless_asset_event(
+            dg.AssetMaterialization(key, tags={"dagster/data_version": version})
+        )
         self.instance.report_runless_asset_event(
             dg.AssetCheckEvaluation(
                 asset_key=key,
@@ -75,6 +82,13 @@ def test_an_updated_input_rebuilds_what_follows_through_to_publication(ticks: Ti
     assert {STAGED_STAFF, PUBLICATION} <= requested
     assert STAGED_COURSES not in requested
     assert ticks.tick() == set()  # built once, not again while nothing changes
+
+
+def test_a_run_that_loaded_nothing_new_rebuilds_nothing(ticks: Ticks) -> None:
+    ticks.load(HR, suite_passed=True)
+    assert STAGED_STAFF in ticks.tick()
+    ticks.load(HR, suite_passed=True, new_data=False)  # the same files: same data version
+    assert ticks.tick() == set()
 
 
 def test_a_failed_blocking_check_holds_back_the_marts_while_other_inputs_flow(

@@ -34,11 +34,31 @@ def ensure_manifest(project: DbtProject = dbt_project) -> None:
 ensure_manifest()
 
 
-def follows_its_inputs() -> dg.AutomationCondition:
-    """Build when an input updated, or once when never built, and only on passed checks.
+# The raw tables: the group of the landing-zone datasets and the catalogue snapshot.
+RAW_GROUP = "raw"
 
-    `eager()` reacts to updated inputs but never builds what was missing before the condition
-    was first evaluated (the seeds of a new deployment): the second branch builds a missing
+
+def inputs_changed() -> dg.AutomationCondition:
+    """An input changed since the last tick, or will be built in this one.
+
+    A raw table counts when its data version changed (`orchestration.changes`: the files
+    loaded in it), not whenever its asset ran: a run that loaded nothing new (a nightly pass,
+    a refused file) rebuilds nothing. Any other input counts when it was rebuilt.
+    """
+    condition = dg.AutomationCondition
+    raw = dg.AssetSelection.groups(RAW_GROUP)
+    return (
+        condition.any_deps_updated().ignore(raw)
+        | condition.any_deps_match(condition.data_version_changed()).allow(raw)
+    ).with_label("an input changed")
+
+
+def follows_its_inputs() -> dg.AutomationCondition:
+    """Build when an input changed, or once when never built, and only on passed checks.
+
+    The first branch is Dagster's `eager()` with `inputs_changed` for its updated inputs. It
+    never builds what was missing before the condition was first evaluated (the seeds of a
+    new deployment): the second branch builds a missing
     asset once its inputs exist, and not again after a failure (no retry loop). Both wait for
     every blocking check of the direct inputs (a refused export holds back the marts), except
     for an input built in the same run: its checks run there first and, being blocking, stop
@@ -57,7 +77,13 @@ def follows_its_inputs() -> dg.AutomationCondition:
     inputs_usable = condition.all_deps_match(
         condition.will_be_requested() | checks_passed.with_label("all_blocking_checks_passed")
     ).with_label("each input built with it, or its blocking checks passed")
-    return (condition.eager() | build_missing) & inputs_usable
+    eager = (
+        (condition.newly_missing() | inputs_changed()).since_last_handled()
+        & ~condition.any_deps_missing()
+        & ~condition.any_deps_in_progress()
+        & ~condition.in_progress()
+    ).with_label("eager, on changed data")
+    return (eager | build_missing) & inputs_usable
 
 
 class DxkpiDbtTranslator(DagsterDbtTranslator):

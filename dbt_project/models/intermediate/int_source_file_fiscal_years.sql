@@ -83,22 +83,40 @@ stg_ops__file_loads as (
     select * from {{ ref('stg_ops__file_loads') }}
 ),
 
-rosters_used as (
+population_snapshots as (
+    -- The snapshot each ward's population of a fiscal year was counted on (one per year):
+    -- joined to the roster files by date alone, not member by member (a join of every
+    -- member with every row of their snapshot grew with staff squared).
     select distinct
-        'hr_staff' as raw_table,
-        int_staff_snapshots_deduplicated.ward_code,
-        int_staff_snapshots_deduplicated.source_file,
-        int_staff_snapshots_deduplicated.file_sha256,
-        int_staff_snapshots_deduplicated.reference_date,
-        int_population_members_by_fiscal_year.fiscal_year as first_fiscal_year,
-        int_population_members_by_fiscal_year.fiscal_year as last_fiscal_year
+        ward_code,
+        fiscal_year,
+        snapshot_date
     from int_population_members_by_fiscal_year
-    inner join int_staff_snapshots_deduplicated
+),
+
+roster_files as (
+    select distinct
+        ward_code,
+        source_file,
+        file_sha256,
+        reference_date
+    from int_staff_snapshots_deduplicated
+),
+
+rosters_used as (
+    select
+        'hr_staff' as raw_table,
+        roster_files.ward_code,
+        roster_files.source_file,
+        roster_files.file_sha256,
+        roster_files.reference_date,
+        population_snapshots.fiscal_year as first_fiscal_year,
+        population_snapshots.fiscal_year as last_fiscal_year
+    from population_snapshots
+    inner join roster_files
         on
-            int_population_members_by_fiscal_year.ward_code
-            = int_staff_snapshots_deduplicated.ward_code
-            and int_population_members_by_fiscal_year.snapshot_date
-            = int_staff_snapshots_deduplicated.reference_date
+            population_snapshots.ward_code = roster_files.ward_code
+            and population_snapshots.snapshot_date = roster_files.reference_date
 ),
 
 record_ranges as (

@@ -3,11 +3,45 @@
 -- missing from the correction was not in service, so rows of the older file must not survive.
 -- One person may hold several appointments (会計年度任用職員, fiscal-year appointees), so the
 -- grain is the appointment row, and population models collapse to distinct staff.
+-- Incremental: the rosters are the largest history (a snapshot per ward per month), and a new
+-- export touches one snapshot. A build after the first takes only the snapshots that rows
+-- were loaded into since the table's newest load, and replaces each of them whole
+-- (delete+insert on the snapshot's key), so a correction still drops the rows it withdrew.
+{{ config(
+    materialized='incremental',
+    unique_key=['ward_code', 'reference_date'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
 with
 
-stg_hr__staff as (
-    select * from {{ ref('stg_hr__staff') }}
-),
+{% if is_incremental() %}
+    snapshots_loaded_since_last_build as (
+        select distinct
+            ward_code,
+            reference_date
+        from {{ ref('stg_hr__staff') }}
+        -- An empty table (built before any roster) takes every snapshot.
+        where loaded_at > (
+            select coalesce(max(this_table.loaded_at), timestamp '1900-01-01')
+            from {{ this }} as this_table
+        )
+    ),
+
+    stg_hr__staff as (
+        select staff.*
+        from {{ ref('stg_hr__staff') }} as staff
+        inner join snapshots_loaded_since_last_build
+            on
+                staff.ward_code = snapshots_loaded_since_last_build.ward_code
+                and staff.reference_date = snapshots_loaded_since_last_build.reference_date
+    ),
+{% else %}
+    stg_hr__staff as (
+        select * from {{ ref('stg_hr__staff') }}
+    ),
+{% endif %}
 
 snapshot_exports as (
     select
