@@ -102,10 +102,10 @@ def stale_assets(
     wanted = set(targets)
     keys = [key for key in graph.toposorted_asset_keys if key in wanted]
     parents = {parent for key in keys for parent in graph.get(key).parent_keys}
-    latest = {key: instance.get_latest_materialization_event(key) for key in {*keys, *parents}}
+    latest = instance.get_latest_materialization_events([*keys, *parents])
     stale: set[dg.AssetKey] = set()
     for key in keys:  # inputs first
-        built = latest[key]
+        built = latest.get(key)
         if built is None:
             stale.add(key)
             continue

@@ -25,6 +25,9 @@ from orchestration.serving.locations import where_published
 from orchestration.settings import Settings, load_settings
 
 INGEST_GROUP = "raw"
+# Checks of their own (no asset step) judged on every pass, whatever was loaded: which wards
+# are late (time passes without a file) and which landing files no contract reads.
+PASS_CHECKS = {"ward_freshness", "unrecognised_files"}
 
 
 @dataclass
@@ -67,39 +70,76 @@ def _catalogue_due(instance: dg.DagsterInstance) -> bool:
     return last is None or last < jst_today()
 
 
+def tables_with_new_files(settings: Settings) -> set[str]:
+    """The raw tables with a complete export version the landing ledger has not seen.
+
+    The same question the landing sensor asks every tick: one survey of the landing zone, a
+    hash of only the files whose stat moved, one look at the ledger.
+    """
+    from ingestion.common.landing import table_of
+    from orchestration.resources import LandingZoneResource
+
+    landing = LandingZoneResource(
+        path=str(settings.landing_dir),
+        settle_seconds=settings.settle_seconds,
+        ledger_path=str(settings.ledger_path),
+    )
+    ledger = landing.ledger()
+    versions = ledger.hash_files(settings.landing_dir, [e.path for e in landing.survey().exports])
+    known = ledger.known(versions.values())
+    return {table_of(v.path) for v in versions.values() if (v.path, v.sha256) not in known}
+
+
+def _inputs_run(
+    job: dg.JobDefinition, graph: dg.AssetGraph, instance: dg.DagsterInstance, settings: Settings
+) -> dg.JobDefinition:
+    """The first run: the raw assets with a new file (all never materialised ones too), the
+    catalogue when due, and every check of the raw group (freshness is judged every pass)."""
+    from orchestration.assets.opendata import ASSET_KEY as CATALOGUE
+
+    raw = {k for k in graph.materializable_asset_keys if graph.get(k).group_name == INGEST_GROUP}
+    latest = instance.get_latest_materialization_events(list(raw))
+    new_files = tables_with_new_files(settings)
+    selected = {
+        key
+        for key in raw
+        if latest.get(key) is None
+        or (key == CATALOGUE and _catalogue_due(instance))
+        or (key != CATALOGUE and key.path[-1] in new_files)
+    }
+    checks = {
+        check
+        for check in graph.asset_check_keys
+        if check.asset_key in selected or check.name in PASS_CHECKS
+    }
+    return job.get_subset(asset_selection=selected, asset_check_selection=checks)
+
+
 def run_everything(
     instance: dg.DagsterInstance | None = None, settings: Settings | None = None
 ) -> PipelineRun:
     """Load what is new, then build only what it made stale, in-process.
 
-    The first run reads every raw dataset (and the catalogue when today's snapshot is not
-    taken yet); the second builds the dbt models and publications that are stale
-    (`orchestration.changes`): none when nothing new was loaded, everything the first time.
-    A refused export (a failed blocking check) holds the second run back, as it holds back
-    the marts under the daemon. Runs go on `instance`, or the one of DAGSTER_HOME.
+    The first run reads the raw datasets that have a new export version (and the catalogue
+    when today's snapshot is not taken yet) and evaluates the raw group's checks; the second
+    builds the dbt models and publications that are stale (`orchestration.changes`): none
+    when nothing new was loaded, everything the first time. A refused export (a failed
+    blocking check) holds the second run back, as it holds back the marts under the daemon.
+    Runs go on `instance`, or the one of DAGSTER_HOME.
     """
     if instance is None:
         with dg.DagsterInstance.get() as local:
             return run_everything(local, settings)
-    from orchestration.assets.opendata import ASSET_KEY as CATALOGUE
     from orchestration.changes import stale_assets
     from orchestration.definitions import build_definitions
 
-    definitions = build_definitions(settings or load_settings())
+    settings = settings or load_settings()
+    definitions = build_definitions(settings)
     graph = definitions.resolve_asset_graph()
     job = definitions.resolve_job_def("dxkpi_everything")
-    inputs = {
-        key
-        for key in graph.materializable_asset_keys
-        if graph.get(key).group_name == INGEST_GROUP
-        and (key != CATALOGUE or _catalogue_due(instance))
-    }
     outcome = PipelineRun()
-    outcome.runs.append(
-        job.execute_in_process(
-            instance=instance, asset_selection=sorted(inputs), raise_on_error=False
-        )
-    )
+    inputs = _inputs_run(job, graph, instance, settings)
+    outcome.runs.append(inputs.execute_in_process(instance=instance, raise_on_error=False))
     refused = failed_blocking_checks(outcome.runs[0])
     if not outcome.success or refused:
         outcome.held_back = "the inputs' run failed or refused a file: marts not rebuilt"
@@ -109,11 +149,8 @@ def run_everything(
     }
     outcome.built = stale_assets(instance, graph, targets)
     if outcome.built:
-        outcome.runs.append(
-            job.execute_in_process(
-                instance=instance, asset_selection=sorted(outcome.built), raise_on_error=False
-            )
-        )
+        build = job.get_subset(asset_selection=outcome.built)
+        outcome.runs.append(build.execute_in_process(instance=instance, raise_on_error=False))
     return outcome
 
 

@@ -5,7 +5,9 @@ stops the publication of the marts.
 """
 
 import os
+import shutil
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -101,6 +103,10 @@ class DxkpiDbtTranslator(DagsterDbtTranslator):
         return follows_its_inputs()
 
 
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+# dagster-dbt's name for an invocation's target folder: <op name>-<run id>-<hash>.
+INVOCATION_PREFIX = "dxkpi_dbt_assets-"
+
 # dbt stores the failing rows of the tests configured with `store_failures` here.
 FAILURES_SCHEMA = "dbt_test__audit"
 FAILING_ROWS_SHOWN = 20
@@ -131,13 +137,44 @@ def dxkpi_dbt_assets(
     os.environ["DXKPI_WAREHOUSE"] = warehouse.path
     warehouse.ensure_schemas()
     failed: list[dg.AssetCheckResult] = []
-    for event in dbt.cli(DBT_BUILD_ARGS, context=context).stream():
+    invocation = dbt.cli(DBT_BUILD_ARGS, context=context)
+    for event in invocation.stream():
         if isinstance(event, dg.AssetCheckResult) and not event.passed:
             failed.append(event)  # told once dbt has let go of the warehouse
         else:
             yield event
+    keep_parse_state(
+        Path(invocation.target_path), dbt_project.project_dir / dbt_project.target_path
+    )
     with warehouse.connect() as con:
         yield from (with_failing_rows(con, event) for event in failed)
+
+
+# Each invocation writes its own folder under target/ (dagster-dbt names it after the run):
+# the newest are kept to look into, the older ones removed, so target/ does not grow forever.
+INVOCATIONS_KEPT = 10
+
+
+def keep_parse_state(invocation_target: Path, project_target: Path) -> None:
+    """Make this invocation's parse the one the next invocation starts from.
+
+    dagster-dbt copies `target/partial_parse.msgpack` into each invocation's folder. That file
+    comes from `make parse`, whose environment differs from the pipeline's (the warehouse path
+    is part of the profile), so every build parsed the whole project again (about 10 s). The
+    invocation's own file, written with the pipeline's environment, replaces it (atomically:
+    another run may be copying it).
+    """
+    state = invocation_target / PARTIAL_PARSE_FILE
+    if state.exists():
+        aside = project_target / f".{PARTIAL_PARSE_FILE}.{os.getpid()}"
+        shutil.copyfile(state, aside)
+        os.replace(aside, project_target / PARTIAL_PARSE_FILE)
+    folders = sorted(
+        (p for p in project_target.glob(f"{INVOCATION_PREFIX}*") if p.is_dir()),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in folders[:-INVOCATIONS_KEPT]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def with_failing_rows(

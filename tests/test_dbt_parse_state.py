@@ -1,0 +1,43 @@
+"""Each dbt invocation starts from the previous one's parse, and target/ stays bounded."""
+
+import os
+from pathlib import Path
+
+from orchestration.assets.dbt import (
+    INVOCATION_PREFIX,
+    INVOCATIONS_KEPT,
+    PARTIAL_PARSE_FILE,
+    keep_parse_state,
+)
+
+
+def _invocation(target: Path, number: int, state: bytes | None) -> Path:
+    folder = target / f"{INVOCATION_PREFIX}{number:04d}-run"
+    folder.mkdir(parents=True)
+    if state is not None:
+        (folder / PARTIAL_PARSE_FILE).write_bytes(state)
+    os.utime(folder, (number, number))
+    return folder
+
+
+def test_the_invocations_parse_replaces_the_projects(tmp_path: Path) -> None:
+    (tmp_path / PARTIAL_PARSE_FILE).write_bytes(b"parsed by make parse")
+    latest = _invocation(tmp_path, 1, b"parsed with the pipeline's environment")
+    keep_parse_state(latest, tmp_path)
+    assert (tmp_path / PARTIAL_PARSE_FILE).read_bytes() == b"parsed with the pipeline's environment"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no leftover
+
+
+def test_an_invocation_that_parsed_nothing_leaves_the_projects_parse(tmp_path: Path) -> None:
+    (tmp_path / PARTIAL_PARSE_FILE).write_bytes(b"earlier")
+    keep_parse_state(_invocation(tmp_path, 1, None), tmp_path)
+    assert (tmp_path / PARTIAL_PARSE_FILE).read_bytes() == b"earlier"
+
+
+def test_only_the_newest_invocation_folders_are_kept(tmp_path: Path) -> None:
+    folders = [_invocation(tmp_path, n, b"s") for n in range(1, INVOCATIONS_KEPT + 4)]
+    (tmp_path / "manifest.json").write_text("{}")
+    keep_parse_state(folders[-1], tmp_path)
+    left = sorted(p for p in tmp_path.iterdir() if p.name.startswith(INVOCATION_PREFIX))
+    assert left == folders[-INVOCATIONS_KEPT:]
+    assert (tmp_path / "manifest.json").exists()
