@@ -19,7 +19,7 @@ DIRTY ?= 0.01
 DATA ?= data
 SAMPLES ?= 7
 
-.PHONY: help env demo run dev test test-daemon lint format generate parse clean bench-latency
+.PHONY: help env demo run dev test test-daemon lint format generate parse clean bench-latency bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -71,6 +71,10 @@ format: $(STAMP) ## fix what ruff and sqlfluff can fix
 bench-latency: $(STAMP) parse ## seconds from a new roster landing to its published marts, under the real daemon
 	$(BIN)/python -m orchestration.bench_latency --wards $(WARDS) --staff $(STAFF) --years $(YEARS) \
 		--seed $(SEED) --samples $(SAMPLES)
+
+bench: $(STAMP) parse ## floor vs pipeline per stage, the no-op and one-new-file runs, peak RSS (WARDS STAFF YEARS SEED)
+	$(BIN)/python -m orchestration.bench --wards $(WARDS) --staff $(STAFF) --years $(YEARS) \
+		--seed $(SEED)
 
 clean: ## remove generated data, warehouses and dbt artefacts (keeps the environment)
 	rm -rf data dbt_project/target dbt_project/logs .dagster_home
