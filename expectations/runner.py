@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,6 +34,7 @@ MAX_SOURCE_ROWS = 20
 MAX_SAMPLE_VALUES = 5
 SOURCE_ROW_COLUMN = "source_row"
 _DATASOURCE_NAME = "dxkpi_frames"
+_RANGE = "expect_column_values_to_be_between"
 
 # SUMMARY, not COMPLETE: GX then keeps only the first 20 unexpected values and rows per
 # expectation, which is all we report; COMPLETE would carry every failing row of a bad file.
@@ -154,6 +155,7 @@ class _Compiled:
     suite: gx.ExpectationSuite
     batch_definition: BatchDefinition
     columns_read: frozenset[str]
+    range_columns: frozenset[str]
 
 
 _lock = threading.Lock()
@@ -197,10 +199,72 @@ def _compiled_for(dataset: str) -> _Compiled:
         suite = context.suites.add(build_suite(dataset))
         asset = context.data_sources.get(_DATASOURCE_NAME).add_dataframe_asset(name=dataset)
         batch_definition = asset.add_batch_definition_whole_dataframe("whole_frame")
-        columns_read = frozenset(col for rule in rules_for(dataset) for col in rule.columns)
-        compiled = _Compiled(suite, batch_definition, columns_read)
+        rules = rules_for(dataset)
+        columns_read = frozenset(col for rule in rules for col in rule.columns)
+        range_columns = frozenset(
+            rule.column for rule in rules if rule.expectation == _RANGE and rule.column
+        )
+        compiled = _Compiled(suite, batch_definition, columns_read, range_columns)
         _compiled[dataset] = compiled
     return compiled
+
+
+def comparable_in_bulk(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """The frame GX validates: each range-checked column in a dtype GX compares in bulk.
+
+    GX 1.x evaluates `expect_column_values_to_be_between` on pandas with one vectorised
+    comparison only for numpy int64 and float64 columns and datetime64[ns]; on any other dtype
+    (the reader's datetime64[s], pandas' nullable Int64 and Float64) it calls a Python function
+    per value, which was most of a roster's suite run. A column is handed over in the dtype GX
+    compares in bulk when the change is lossless and keeps the scalar type the suite's type
+    rules look at (datetime64, int64, float64), so every rule reaches the same verdict on the
+    same rows with the same values. A column that cannot be (a date outside 1677-2262, an Int64
+    with a blank) stays as it is and is compared per value, as before. Only the validation sees
+    this frame: the frame loaded keeps its own dtypes.
+
+    Args:
+        frame: The frame to validate.
+        columns: The columns a range rule reads (missing ones are skipped).
+
+    Returns:
+        `frame` itself when nothing changes, else a shallow copy with the columns converted.
+    """
+    converted = {}
+    for column in columns:
+        if column in frame.columns:
+            bulk = _in_bulk_dtype(frame[column])
+            if bulk is not None:
+                converted[column] = bulk
+    if not converted:
+        return frame
+    frame = frame.copy(deep=False)
+    for column, values in converted.items():
+        frame[column] = values
+    return frame
+
+
+def _in_bulk_dtype(values: pd.Series) -> pd.Series | None:
+    """`values` in a dtype GX's range metric compares vectorised, or None if not lossless."""
+    import numpy as np
+    import pandas as pd
+
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype):
+        if dtype.kind != "M" or dtype == np.dtype("datetime64[ns]"):
+            return None  # numpy numbers and ns dates are compared in bulk already
+        try:
+            return values.astype("datetime64[ns]")
+        except (OverflowError, pd.errors.OutOfBoundsDatetime):
+            return None  # a year nanoseconds cannot hold (a typo the rule is there to catch)
+    # Nullable numbers: Int64 -> int64 and Float64 -> float64 only, as another width would
+    # change the scalar type `expect_column_values_to_be_of_type` compares (and GX would still
+    # go per value).
+    numpy_dtype = getattr(dtype, "numpy_dtype", None) if dtype.kind in "if" else None
+    if numpy_dtype is None or numpy_dtype.name not in ("int64", "float64") or values.hasnans:
+        return None
+    bulk = values.astype(numpy_dtype)
+    # A Float64 may hold NaN as a value, not a blank: GX would then skip it as missing.
+    return None if bulk.hasnans else bulk
 
 
 def run_suite(dataset: str, frame: pd.DataFrame) -> SuiteResult:
@@ -237,6 +301,7 @@ def _validate(
     # pandas validation holds the GIL anyway, so threads would gain little.
     with _lock:
         compiled = _compiled_for(dataset)
+        frame = comparable_in_bulk(frame, compiled.range_columns)
         batch = compiled.batch_definition.get_batch(batch_parameters={"dataframe": frame})
         # Batch.validate rather than ValidationDefinition.run: run() re-checks the stored
         # definitions and keeps every result in the context's store, a leak over many files.

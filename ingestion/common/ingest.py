@@ -17,12 +17,13 @@ import pandas as pd
 from ingestion.common.contract import DatasetContract
 from ingestion.common.landing import LandingFile, parse_landing_path
 from ingestion.common.loader import (
+    ExportIdentity,
     LoadedFile,
     check_pseudonym_key,
-    current_load,
+    current_loads,
     load_export,
     record_rejection,
-    was_rejected,
+    rejected_versions,
 )
 from ingestion.common.problems import (
     REFUSAL,
@@ -34,7 +35,8 @@ from ingestion.common.problems import (
 from ingestion.common.pseudonym import Pseudonymiser
 from ingestion.common.reader import ExportRead, read_export
 
-# Rows read before they are checked and loaded: bounds memory however many files wait.
+# Rows read before they are checked and loaded: bounds memory however many files wait. The
+# suite's batch size (`expectations.runner.BATCH_ROWS`): a chunk is checked by one validation.
 CHUNK_ROWS = 250_000
 # A file with a larger share of rows breaking row rules is refused as a whole: such a file is
 # not a good export with a few slips, and loading its remainder would mislead.
@@ -148,8 +150,53 @@ class _ReadExport:
     previous: LoadedFile | None
 
 
+class _Bookkeeping:
+    """What the warehouse records of one dataset's exports: the file loaded per key
+    (`ops.file_loads`) and the versions refused (`ops.file_rejections`).
+
+    Read once when a run starts and kept current as the run loads and refuses, rather than
+    queried for each export: a run may look at every file of the landing zone, and a query
+    per file was most of the cost of a run with nothing new. `load_export` still reads the
+    key's load inside its own transaction before it writes.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, table: str) -> None:
+        self.con = con
+        self.table = table
+        self._loads = current_loads(con, table)
+        self._rejected = rejected_versions(con, table)
+
+    def previous(self, export: ExportIdentity) -> LoadedFile | None:
+        """The file loaded for the export's key, if any."""
+        return self._loads.get((export.ward_code, export.reference_date))
+
+    def was_rejected(self, source_file: str, digest: str) -> bool:
+        """Whether these exact bytes of this file were refused before."""
+        return (source_file, digest) in self._rejected
+
+    def reject(self, source_file: str, digest: str, reason: str) -> None:
+        """Record that these bytes were refused, and why."""
+        record_rejection(self.con, self.table, source_file, digest, reason)
+        self._rejected.add((source_file, digest))
+
+    def load(self, item: _ReadExport) -> None:
+        """Load a checked export in its own transaction (see `load_export`)."""
+        export = item.export
+        load_export(
+            self.con,
+            self.table,
+            item.landing_file,
+            item.digest,
+            export.frame,
+            export.problems,
+            export.encoding,
+        )
+        key = (item.landing_file.ward_code, item.landing_file.reference_date)
+        self._loads[key] = LoadedFile(item.landing_file.name, item.digest)
+
+
 def _read_if_new(
-    con: duckdb.DuckDBPyConnection,
+    books: _Bookkeeping,
     path: Path,
     contract: DatasetContract,
     pseudonyms: Pseudonymiser,
@@ -177,16 +224,16 @@ def _read_if_new(
             reason=f"overwritten before it was read (now {digest[:12]})",
             file_sha256=expected_sha256,
         )
-    if not again and was_rejected(con, source_file, digest):
+    if not again and books.was_rejected(source_file, digest):
         return ExportOutcome(source_file, Status.STILL_REJECTED, file_sha256=digest)
     try:
         landing_file = parse_landing_path(path)
-        previous = current_load(con, contract.table, landing_file)
+        previous = books.previous(landing_file)
         if not again and previous is not None and previous.file_sha256 == digest:
             return ExportOutcome(source_file, Status.UNCHANGED, file_sha256=digest)
         export = read_export(landing_file, contract, pseudonyms, loaded_at, raw)
     except ExportError as error:
-        record_rejection(con, contract.table, source_file, digest, str(error))
+        books.reject(source_file, digest, str(error))
         refusal = Finding(error.line, "", error.rule, REFUSAL, str(error))
         return ExportOutcome(
             source_file, Status.REJECTED, reason=str(error), file_sha256=digest, refusal=refusal
@@ -240,12 +287,10 @@ def _breaker_refusal(item: _ReadExport, max_share: float) -> str | None:
     )
 
 
-def _refuse_untrustworthy(
-    con: duckdb.DuckDBPyConnection, contract: DatasetContract, item: _ReadExport, reason: str
-) -> ExportOutcome:
+def _refuse_untrustworthy(books: _Bookkeeping, item: _ReadExport, reason: str) -> ExportOutcome:
     """Refuse a file tripped by the quarantine's circuit breaker, keeping its row findings."""
     name = item.landing_file.name
-    record_rejection(con, contract.table, name, item.digest, reason)
+    books.reject(name, item.digest, reason)
     export = item.export
     return ExportOutcome(
         name,
@@ -263,21 +308,18 @@ def _refuse_untrustworthy(
 
 
 def _check_and_load(
-    con: duckdb.DuckDBPyConnection,
-    contract: DatasetContract,
-    pending: dict[str, _ReadExport],
-    validate: Validator,
+    books: _Bookkeeping, pending: dict[str, _ReadExport], validate: Validator
 ) -> list[ExportOutcome]:
     """Check every pending export, then load the ones that pass, each in its own transaction."""
     if not pending:
         return []
-    checks = validate(contract.table, {name: p.export.frame for name, p in pending.items()})
+    checks = validate(books.table, {name: p.export.frame for name, p in pending.items()})
     outcomes = []
     for name, item in pending.items():
         export, check = item.export, checks[name]
         if not check.success:
             reason = check.describe(name)  # names the Data Docs page when there is one
-            record_rejection(con, contract.table, name, item.digest, reason)
+            books.reject(name, item.digest, reason)
             outcomes.append(
                 ExportOutcome(
                     name,
@@ -294,15 +336,7 @@ def _check_and_load(
                 )
             )
             continue
-        load_export(
-            con,
-            contract.table,
-            item.landing_file,
-            item.digest,
-            export.frame,
-            export.problems,
-            export.encoding,
-        )
+        books.load(item)
         status = Status.LOADED if item.previous is None else Status.REPLACED
         outcomes.append(
             ExportOutcome(
@@ -344,33 +378,37 @@ def ingest_exports(
 
     A file is never moved or changed: a refused file stays in the landing zone, and its digest
     is recorded so that it is reported once, until a corrected export replaces it. Exports are
-    read in chunks of about `CHUNK_ROWS` rows and each chunk is checked in one go.
+    read in chunks of at most `CHUNK_ROWS` rows (or one larger file) and each chunk is checked
+    in one go.
 
     Raises:
         KeyChangedError: the pseudonym key is not the one the warehouse was built with.
     """
     check_pseudonym_key(con, pseudonyms.fingerprint())
+    books = _Bookkeeping(con, contract.table)
     share = max_quarantine_share() if max_share is None else max_share
     outcomes: list[ExportOutcome] = []
     pending: dict[str, _ReadExport] = {}
     rows = 0
     for path in paths:
         wanted = expected.get(path) if expected else None
-        item = _read_if_new(con, path, contract, pseudonyms, loaded_at, wanted, path in again)
+        item = _read_if_new(books, path, contract, pseudonyms, loaded_at, wanted, path in again)
         if isinstance(item, ExportOutcome):
             outcomes.append(item)
             continue
         item = _quarantine(item, contract, row_rules)
         refusal = _breaker_refusal(item, share)
         if refusal is not None:
-            outcomes.append(_refuse_untrustworthy(con, contract, item, refusal))
+            outcomes.append(_refuse_untrustworthy(books, item, refusal))
             continue
+        if pending and rows + len(item.export.frame) > CHUNK_ROWS:
+            # Check what waits before this file would take the chunk past its size: a chunk
+            # then fits one batch of the suite, not one batch and a file left over.
+            outcomes += _check_and_load(books, pending, validate)
+            pending, rows = {}, 0
         pending[item.landing_file.name] = item
         rows += len(item.export.frame)
-        if rows >= CHUNK_ROWS:
-            outcomes += _check_and_load(con, contract, pending, validate)
-            pending, rows = {}, 0
-    return outcomes + _check_and_load(con, contract, pending, validate)
+    return outcomes + _check_and_load(books, pending, validate)
 
 
 def ingest_export(

@@ -9,13 +9,14 @@ The ledger is a SQLite file beside the warehouse, not a table in it: the DuckDB 
 admits one process at a time, while the sensor, the runs and the operator all need the
 ledger during a load. SQLite in WAL mode lets them read while one of them writes.
 
-It also caches each path's content hash by size and modification time, so a sensor tick
-hashes only the files that changed since the last one.
+It also caches each path's content hash with the file's stat, so a sensor tick hashes only
+the files that changed since the last one (see `Ledger.hash_files`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -90,17 +91,34 @@ _DDL = (
         run_key text,
         dispatched_at text
     )""",
-    """create table if not exists landing_hashes (
+    # The hash of each path's bytes as last read, with the stat it was read at. It replaces
+    # `landing_hashes`, which kept no inode nor ctime: its hashes cannot be trusted against a
+    # file replaced with the same size and mtime, so they are dropped (a cache: each file is
+    # hashed once more).
+    """create table if not exists landing_file_hashes (
         path text primary key,
         size integer not null,
         mtime_ns integer not null,
+        ctime_ns integer not null,
+        inode integer not null,
         sha256 text not null
     )""",
+    "drop table if exists landing_hashes",
 )
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def file_stamp(stat: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells a file's bytes may have changed: size, mtime, ctime (ns) and inode.
+
+    The inode changes when a new file replaces the path (`os.replace`, a copy renamed into
+    place), whatever its size and times; the ctime when the file is written, renamed or has
+    its mtime set back (`cp -p`, `touch -d`).
+    """
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
 def file_sha256(path: Path) -> str:
@@ -203,30 +221,43 @@ class Ledger(SqliteFile):
     # Hashes -------------------------------------------------------------------------------
 
     def hash_files(self, landing: Path, paths: Iterable[Path]) -> dict[Path, FileVersion]:
-        """Hash each file, reusing the cached hash of a path whose size and mtime did not move."""
+        """Hash each file whose stat moved since it was last hashed; reuse the others' hashes.
+
+        The SHA-256 of the bytes stays what identifies a file version; the stat (`file_stamp`:
+        size, mtime and ctime in ns, inode) only says when it must be read again. A file
+        replaced by another (a new inode) or written to (a new mtime and ctime) is hashed
+        again. Accepted edge: a file rewritten in place with the same size within one tick of
+        the filesystem's clock (the same mtime and ctime to the nanosecond) keeps its old hash
+        until its stat moves again.
+        """
         with self._connect() as con:
             cached = {
-                row[0]: (row[1], row[2], row[3])
-                for row in con.execute("select path, size, mtime_ns, sha256 from landing_hashes")
+                row[0]: (tuple(row[1:5]), row[5])
+                for row in con.execute(
+                    "select path, size, mtime_ns, ctime_ns, inode, sha256 from landing_file_hashes"
+                )
             }
         versions: dict[Path, FileVersion] = {}
-        fresh: list[tuple[str, int, int, str]] = []
+        fresh: list[tuple[object, ...]] = []
         for path in paths:
             relative = path.relative_to(landing).as_posix()
             try:
                 stat = path.stat()
+                stamp = file_stamp(stat)
                 known = cached.get(relative)
-                if known and known[:2] == (stat.st_size, stat.st_mtime_ns):
-                    digest = known[2]
+                if known and known[0] == stamp:
+                    digest = known[1]
                 else:
                     digest = file_sha256(path)
-                    fresh.append((relative, stat.st_size, stat.st_mtime_ns, digest))
+                    fresh.append((relative, *stamp, digest))
             except FileNotFoundError:
                 continue  # removed while we looked: the next tick will not see it either
             versions[path] = FileVersion(relative, digest, stat.st_size)
         if fresh:
             with self._transaction() as con:
-                con.executemany("insert or replace into landing_hashes values (?, ?, ?, ?)", fresh)
+                con.executemany(
+                    "insert or replace into landing_file_hashes values (?, ?, ?, ?, ?, ?)", fresh
+                )
         return versions
 
     # States -------------------------------------------------------------------------------

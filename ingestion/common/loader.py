@@ -113,6 +113,27 @@ def current_load(
     return LoadedFile(*row) if row else None
 
 
+def current_loads(con: duckdb.DuckDBPyConnection, table: str) -> dict[tuple[str, date], LoadedFile]:
+    """Every file loaded in a raw table, by (ward code, reference date): one query for a run
+    that looks at many exports, instead of one per export (see `current_load`)."""
+    rows = con.execute(
+        "select ward_code, reference_date, source_file, file_sha256 from ops.file_loads "
+        "where raw_table = ?",
+        [table],
+    ).fetchall()
+    return {(ward, day): LoadedFile(name, digest) for ward, day, name, digest in rows}
+
+
+def rejected_versions(con: duckdb.DuckDBPyConnection, table: str) -> set[tuple[str, str]]:
+    """The (source file, SHA-256) of every file version refused for a raw table (see
+    `was_rejected`); a file's folder and name decide its table, so no other table's
+    refusal can concern its files."""
+    rows = con.execute(
+        "select source_file, file_sha256 from ops.file_rejections where raw_table = ?", [table]
+    ).fetchall()
+    return {(name, digest) for name, digest in rows}
+
+
 def was_rejected(con: duckdb.DuckDBPyConnection, source_file: str, digest: str) -> bool:
     """Tell whether these exact bytes of this file were refused before."""
     row = con.execute(
@@ -133,6 +154,11 @@ def load_export(
 ) -> None:
     """Replace the rows of this export's key by `frame`, in one transaction.
 
+    The old rows are deleted only when `ops.file_loads` holds a file for the key: a first load
+    (the usual case) writes without a delete, whose scan would grow with the table's history.
+    The frame and the row problems are each written by one scan of a DataFrame, not row by row.
+    Anything that fails rolls the whole file back.
+
     Args:
         con: A connection to the working warehouse.
         table: The raw table, e.g. `hr_staff`.
@@ -143,24 +169,60 @@ def load_export(
         encoding: The encoding detected, recorded with the load.
     """
     columns = [name for name, _ in LINEAGE_COLUMNS + DATASET_COLUMNS[table]]
-    column_list = ", ".join(columns)
-    key = [export.ward_code, export.reference_date]
     con.execute("begin transaction")
     try:
-        con.execute(
-            f"delete from {RAW_SCHEMA}.{table} where ward_code = ? and reference_date = ?", key
-        )
-        con.register("incoming_export", frame[columns])
-        con.execute(
-            f"insert into {RAW_SCHEMA}.{table} ({column_list}) "
-            f"select {column_list} from incoming_export"
-        )
-        con.unregister("incoming_export")
-        _record_load(con, table, export, digest, encoding, len(frame), problems)
+        # Read inside the transaction, so the answer holds until the commit.
+        previous = current_load(con, table, export)
+        replacing = previous is not None
+        if previous is not None:
+            _forget_load(con, table, export, previous)
+        _insert_frame(con, f"{RAW_SCHEMA}.{table}", frame[columns])
+        rows = (len(frame), len(problems))
+        _record_load(con, table, export, digest, encoding, rows, replacing=replacing)
+        _insert_frame(con, "ops.row_problems", _row_problems_frame(problems, digest))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
+
+
+def _forget_load(
+    con: duckdb.DuckDBPyConnection, table: str, export: ExportIdentity, previous: LoadedFile
+) -> None:
+    """Delete the rows, and the row problems, of the file loaded before for the export's key."""
+    con.execute(
+        f"delete from {RAW_SCHEMA}.{table} where ward_code = ? and reference_date = ?",
+        [export.ward_code, export.reference_date],
+    )
+    # The previous file's name: the same as the export's for a landing file (its name holds
+    # its key), and the one whose rows were just deleted in any case.
+    con.execute("delete from ops.row_problems where source_file = ?", [previous.source_file])
+
+
+def _insert_frame(con: duckdb.DuckDBPyConnection, target: str, frame: pd.DataFrame) -> None:
+    """Append a frame's rows to a table, matched by column name, in one scan of the frame."""
+    if frame.empty:
+        return
+    column_list = ", ".join(frame.columns)
+    con.register("incoming_rows", frame)
+    try:
+        con.execute(f"insert into {target} ({column_list}) select {column_list} from incoming_rows")
+    finally:
+        con.unregister("incoming_rows")
+
+
+def _row_problems_frame(problems: list[RowProblem], digest: str) -> pd.DataFrame:
+    """The rows of `ops.row_problems` for a file's problems."""
+    return pd.DataFrame(
+        {
+            "source_file": pd.Series([p.source_file for p in problems], dtype="str"),
+            "file_sha256": pd.Series([digest] * len(problems), dtype="str"),
+            "source_row": pd.Series([p.source_row for p in problems], dtype="int64"),
+            "column_name": pd.Series([p.column for p in problems], dtype="str"),
+            "rule": pd.Series([p.rule for p in problems], dtype="str"),
+            "message": pd.Series([p.message for p in problems], dtype="str"),
+        }
+    )
 
 
 def _record_load(
@@ -169,29 +231,20 @@ def _record_load(
     export: ExportIdentity,
     digest: str,
     encoding: str,
-    rows_loaded: int,
-    problems: list[RowProblem],
+    rows: tuple[int, int],
+    *,
+    replacing: bool,
 ) -> None:
+    """Record the file loaded for the export's key, with its rows (loaded, left out).
+
+    A plain insert for a new key: an upsert would cost a constraint lookup for nothing.
+    """
+    verb = "insert or replace" if replacing else "insert"
     con.execute(
-        "insert or replace into ops.file_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            table,
-            export.ward_code,
-            export.reference_date,
-            export.name,
-            digest,
-            encoding,
-            rows_loaded,
-            len(problems),
-            datetime.now(),
-        ],
+        f"{verb} into ops.file_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [table, export.ward_code, export.reference_date, export.name, digest, encoding, *rows]
+        + [datetime.now()],
     )
-    con.execute("delete from ops.row_problems where source_file = ?", [export.name])
-    if problems:
-        con.executemany(
-            "insert into ops.row_problems values (?, ?, ?, ?, ?, ?)",
-            [(p.source_file, digest, p.source_row, p.column, p.rule, p.message) for p in problems],
-        )
 
 
 def record_rejection(
