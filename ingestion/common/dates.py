@@ -8,6 +8,7 @@ data-quality problem, never silently converted.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -53,6 +54,10 @@ def era_end(era: Era) -> date | None:
     return date.fromordinal(ERAS[index + 1].start.toordinal() - 1)
 
 
+# Looked up for every 和暦 date read: computed once.
+_ERA_END = {era.kanji: era_end(era) for era in ERAS}
+
+
 def _era_year(token: str) -> int:
     return 1 if token == "元" else int(token)
 
@@ -70,7 +75,7 @@ def _wareki_to_date(era: Era, era_year: int, month: int, day: int) -> date:
     result = _build_date(era.start.year + era_year - 1, month, day)
     if result < era.start:
         raise ValueProblem("date_before_era", f"a day before {era.kanji} began ({era.start})")
-    end = era_end(era)
+    end = _ERA_END[era.kanji]
     if end is not None and result > end:
         raise ValueProblem(
             "date_after_era_ended",
@@ -92,6 +97,13 @@ def parse_date(text: str) -> date | None:
         ValueProblem: the text is not a date, is not a calendar day, or is printed in an era
             that had already ended (or not yet begun) on that day.
     """
+    return _parse_date_once(text)
+
+
+# The same dates come back in every export of a ward (hire dates in each monthly roster): each
+# spelling is parsed once per process. About 200 bytes an entry; a refused one is not kept.
+@functools.lru_cache(maxsize=131_072)
+def _parse_date_once(text: str) -> date | None:
     value = unicodedata.normalize("NFKC", text).strip()
     if not value:
         return None
@@ -168,7 +180,7 @@ def parse_fiscal_year(text: str) -> int | None:
     era = _ERA_BY_NAME[kanji or letter.upper()]
     year_in_era = _era_year(era_year)
     fiscal_year = era.start.year + year_in_era - 1
-    end = era_end(era)
+    end = _ERA_END[era.kanji]
     if year_in_era < 1 or (end is not None and fiscal_year > end.year):
         raise ValueProblem("fiscal_year_outside_era", f"{era.kanji} has no year {year_in_era}")
     return fiscal_year

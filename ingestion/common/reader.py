@@ -7,11 +7,12 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ingestion.common.contract import Column, DatasetContract, Kind, list_count_name
@@ -102,6 +103,205 @@ def _records_with_lines(text: str, file_name: str) -> list[tuple[int, list[str]]
             line=reader.line_num,
         ) from None
     return records
+
+
+# What str.strip() removes: the characters str.isspace() accepts (none above U+3000, the
+# ideographic space), and a last entry, False, standing for every code point above.
+_IS_SPACE = np.array([chr(code).isspace() for code in range(0x3001)] + [False])
+_CR, _LF, _QUOTE, _COMMA = (ord(char) for char in '\r\n",')
+# Below this many characters the csv module is quicker than setting up a columnar parse.
+COLUMNAR_MIN_CHARS = 32_768
+
+
+@dataclass(frozen=True)
+class _Records:
+    """The records of an export, as arrays with one entry per record.
+
+    Attributes:
+        lines: The file line each record starts on.
+        widths: How many cells each record has.
+        blank: Whether every cell of the record is blank.
+        head: The first records with their cells (for finding the header).
+        cells: Given cell positions and record indices, the cells there, one array per position
+            (every record asked for has a cell at every position asked for).
+    """
+
+    lines: np.ndarray
+    widths: np.ndarray
+    blank: np.ndarray
+    head: list[tuple[int, list[str]]]
+    cells: Callable[[list[int], np.ndarray], list[np.ndarray]]
+
+
+def _split_records(text: str, file_name: str) -> _Records:
+    """Split the text into records, column by column when that is safe, else record by record.
+
+    Raises:
+        ExportError: as `_records_with_lines`.
+    """
+    columnar = _records_by_columns(text, file_name) if len(text) >= COLUMNAR_MIN_CHARS else None
+    return columnar or _records_by_rows(text, file_name)
+
+
+def _records_by_rows(text: str, file_name: str) -> _Records:
+    """The records as the csv module splits them: any CSV, a quoted cell over lines included.
+
+    Raises:
+        ExportError: as `_records_with_lines`.
+    """
+    records = _records_with_lines(text, file_name)
+
+    def cells(positions: list[int], rows: np.ndarray) -> list[np.ndarray]:
+        chosen = [records[row][1] for row in rows.tolist()]
+        return [_object_array([record[p] for record in chosen]) for p in positions]
+
+    return _Records(
+        lines=np.array([line for line, _ in records], dtype=np.int64),
+        widths=np.array([len(record) for _, record in records], dtype=np.int64),
+        blank=np.array([not any(map(str.strip, record)) for _, record in records], dtype=bool),
+        head=records[:HEADER_SEARCH_ROWS],
+        cells=cells,
+    )
+
+
+def _object_array(values: list[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+@dataclass(frozen=True)
+class _LineLayout:
+    """Where each line of a text starts and stops (its line break excluded), and its shape."""
+
+    starts: np.ndarray
+    stops: np.ndarray
+    widths: np.ndarray
+    blank: np.ndarray
+
+
+def _line_layout(text: str) -> _LineLayout | None:
+    """Measure every line of a text of one-line records with array operations, or None when
+    a record may run over lines or a quote stands where a strict CSV writer puts none.
+
+    Line breaks are what the csv module takes for them: CRLF, LF or a lone CR. A record's
+    cells are one more than its commas outside quotes (none for an empty line); it is blank
+    when nothing but spaces, delimiters and the quotes around cells is left. With strict
+    quoting a character is inside quotes when an odd number of quotes comes before it.
+    """
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    lf, cr = codes == _LF, codes == _CR
+    ends = lf | cr
+    quotes = np.flatnonzero(codes == _QUOTE)
+    doubled = _strict_quotes(codes, quotes, np.flatnonzero(ends))
+    if doubled is None:
+        return None
+    ends[:-1] &= ~(cr[:-1] & lf[1:])  # the CR of a CRLF does not end the line: its LF does
+    last = np.flatnonzero(ends)  # the last character of every line break
+    crlf = np.zeros(last.size, dtype=bool)
+    after_first = last > 0
+    crlf[after_first] = lf[last[after_first]] & cr[last[after_first] - 1]
+    starts, stops = np.r_[0, last + 1], np.r_[last + 1 - (1 + crlf), codes.size]
+    if codes.size == 0 or ends[-1]:  # nothing after the last line break: no record there
+        starts, stops = starts[:-1], stops[:-1]
+    if starts.size == 0:
+        return _LineLayout(starts, stops, starts.copy(), np.zeros(0, dtype=bool))
+    delimiters = codes == _COMMA
+    filled = ~_IS_SPACE.take(np.minimum(codes, _IS_SPACE.size - 1))
+    if quotes.size:
+        commas = np.flatnonzero(delimiters)
+        delimiters[commas[np.searchsorted(quotes, commas) % 2 == 1]] = False
+        filled[quotes] = False
+        filled[doubled] = True  # a quote in the cell
+    filled &= ~delimiters
+    # Each segment from a line's start to the next one's holds the line and its line break
+    # (never a delimiter, never filled): sums per segment are sums per line.
+    widths = np.add.reduceat(delimiters, starts, dtype=np.int64) + 1
+    widths[stops == starts] = 0
+    return _LineLayout(starts, stops, widths, ~np.logical_or.reduceat(filled, starts))
+
+
+def _strict_quotes(codes: np.ndarray, quotes: np.ndarray, breaks: np.ndarray) -> np.ndarray | None:
+    """Check that every quote is where a strict CSV writer puts them, on one line.
+
+    That is: quoted cells open right after a delimiter or a line start, close right before
+    one or a line end, double the quotes inside them and hold no line break. Counting quotes
+    from the start then tells each one's part: after an even number a quote opens a cell (or
+    is the second of a doubled one), after an odd number it closes the cell unless another
+    follows (the first of a doubled one).
+
+    Returns:
+        The positions of the first quotes of doubled ones (a quote in a cell's text), or None
+        when a quote is anywhere else.
+    """
+    if quotes.size == 0:
+        return quotes
+    if quotes.size % 2 or (np.searchsorted(quotes, breaks) % 2).any():
+        return None  # a quote left open, or a line break inside quotes
+    size, edges = codes.size, [_COMMA, _CR, _LF]
+    odd, even = quotes[1::2], quotes[0::2]
+    after = np.where(odd + 1 < size, codes[np.minimum(odd + 1, size - 1)], _LF)
+    doubled = after == _QUOTE
+    second = np.r_[False, even[1:] == odd[:-1] + 1]  # the second quote of a doubled one
+    opening = even[~second]
+    before = np.where(opening > 0, codes[np.maximum(opening - 1, 0)], _LF)
+    if not (np.isin(after[~doubled], edges).all() and np.isin(before, edges).all()):
+        return None
+    return odd[doubled]
+
+
+def _records_by_columns(text: str, file_name: str) -> _Records | None:
+    """The records split by a columnar C parser, or None when that could split otherwise.
+
+    Safe when every record is one line of strict CSV (no quoted cell holding a line break,
+    no stray quote), no NUL and no line longer than the csv module's field limit (it would
+    refuse the file): then record i is line i + 1, the csv module and pandas' C parser give
+    the same cells, and line numbers stay exact.
+    """
+    layout = _line_layout(text) if text and "\x00" not in text else None
+    if layout is None:
+        return None
+    count = layout.starts.size
+    if count and int((layout.stops - layout.starts).max()) > csv.field_size_limit():
+        return None
+    head_end = layout.starts[HEADER_SEARCH_ROWS] if count > HEADER_SEARCH_ROWS else len(text)
+    head = list(csv.reader(io.StringIO(text[:head_end], newline="")))
+    if len(head) != min(count, HEADER_SEARCH_ROWS):
+        return None
+
+    def cells(positions: list[int], rows: np.ndarray) -> list[np.ndarray]:
+        table = _parse_columns(text, positions, int(layout.widths.max(initial=1)))
+        if table is None or len(table) != count:  # never seen: the csv module decides
+            return _records_by_rows(text, file_name).cells(positions, rows)
+        return [table[p].to_numpy(dtype=object)[rows] for p in positions]
+
+    return _Records(
+        lines=np.arange(1, count + 1, dtype=np.int64),
+        widths=layout.widths,
+        blank=layout.blank,
+        head=list(enumerate(head, start=1)),
+        cells=cells,
+    )
+
+
+def _parse_columns(text: str, positions: list[int], width: int) -> pd.DataFrame | None:
+    """Parse the cells at `positions` of every line, as text, blank lines included."""
+    try:
+        return pd.read_csv(
+            io.StringIO(text),
+            engine="c",
+            header=None,
+            names=range(width),
+            usecols=positions,
+            index_col=False,
+            dtype=object,
+            na_filter=False,
+            skip_blank_lines=False,
+            quoting=csv.QUOTE_MINIMAL,
+            doublequote=True,
+        )
+    except ValueError:  # pandas' ParserError included: the csv module decides then
+        return None
 
 
 @dataclass(frozen=True)
@@ -215,20 +415,26 @@ def _refuse_other_delimiter(
 
 
 def _refuse_truncated_last_row(
-    text: str, records: list[tuple[int, list[str]]], width: int, file_name: str
+    text: str, last: tuple[int, int] | None, width: int, file_name: str
 ) -> None:
     """A file that ends in the middle of a row was cut off while it was copied: refuse it.
 
     Without a final line break and one cell short or with an open quote, the last row is
     not a row the source system wrote.
+
+    Args:
+        text: The decoded export.
+        last: The line and cell count of the last non-blank row under the header, if any.
+        width: The header's cell count.
+        file_name: Named in the error.
     """
-    if not records or text.endswith(("\n", "\r")):
+    if last is None or text.endswith(("\n", "\r")):
         return
-    line, cells = records[-1]
-    if len(cells) < width or text.count('"') % 2:
+    line, cells = last
+    if cells < width or text.count('"') % 2:
         raise ExportError(
             f"{file_name}: truncated last row: the file ends inside the row on line {line} "
-            f"({len(cells)} of {width} cells, no final line break): an interrupted copy?",
+            f"({cells} of {width} cells, no final line break): an interrupted copy?",
             rule="truncated_last_row",
             line=line,
         )
@@ -283,13 +489,33 @@ def _parser_for(column: Column, ward_code: str, pseudonyms: Pseudonymiser) -> Ca
     return parsers[column.kind]
 
 
-def _parse_column(
-    cells: pd.Series, parse: Callable[[str], Any]
-) -> tuple[pd.Series, dict[Hashable, ValueProblem]]:
-    """Parse each distinct cell once (exports repeat values a lot) and map them back."""
+@dataclass(frozen=True)
+class _ParsedColumn:
+    """A column parsed once per distinct cell.
+
+    Attributes:
+        codes: For each row, the index of its cell among the distinct cells.
+        typed: The typed value of each distinct cell.
+        rejected: For each row, whether the column rejects it (unreadable, or required and
+            blank).
+    """
+
+    codes: np.ndarray
+    typed: pd.Series
+    rejected: np.ndarray
+
+    def rows(self, keep: np.ndarray) -> pd.Series:
+        """The typed values of the rows kept."""
+        return self.typed.take(self.codes[keep]).reset_index(drop=True)
+
+
+def _parse_distinct(
+    distinct: np.ndarray, parse: Callable[[str], Any]
+) -> tuple[dict[str, Any], dict[str, ValueProblem]]:
+    """Parse each distinct cell once (exports repeat values a lot)."""
     parsed: dict[str, Any] = {}
-    problems: dict[Hashable, ValueProblem] = {}
-    for value in cells.unique():
+    problems: dict[str, ValueProblem] = {}
+    for value in distinct.tolist():
         try:
             parsed[value] = parse(value)
         except (ValueError, OverflowError) as error:
@@ -299,15 +525,74 @@ def _parse_column(
                 if isinstance(error, ValueProblem)
                 else ValueProblem("unreadable_value", "the value cannot be read")
             )
-    return cells.map(parsed), problems
+    return parsed, problems
 
 
-def _typed(values: pd.Series, kind: Kind) -> pd.Series:
+_UNIX_EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+def _instants(values: list[date | None]) -> np.ndarray:
+    """Dates (or datetimes, their subclass) as instants to the second, a blank as NaT: what a
+    Timestamp per value gave, built as arrays."""
+    if all(type(value) is date or value is None for value in values):
+        # numpy reads date objects one by one, slowly: days since 1970 are one array.
+        days = [value.toordinal() - _UNIX_EPOCH_DAY if value else 0 for value in values]
+        instants = np.array(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[s]")
+        instants[np.array([value is None for value in values], dtype=bool)] = np.datetime64("NaT")
+        return instants
+    return np.array(values, dtype="datetime64[s]")
+
+
+def _typed_distinct(
+    distinct: np.ndarray, parsed: dict[str, Any], kind: Kind
+) -> tuple[pd.Series, np.ndarray]:
+    """The typed value of each distinct cell, and whether it is blank (missing).
+
+    Each distinct cell gets the value it always got when whole columns were typed. Numbers
+    still take that path: mapping the cells through `parsed`, whose values set the dtype on
+    the way (whole numbers beside a blank pass through floats), then the column's dtype.
+    """
     if kind in (Kind.DATE, Kind.TIMESTAMP):
-        # datetime is a subclass of date: both become Timestamps, a blank NaT.
-        as_timestamps = values.map(lambda d: pd.Timestamp(d) if isinstance(d, date) else pd.NaT)
-        return as_timestamps.astype("datetime64[s]")
-    return values.astype(_PANDAS_DTYPES[kind])
+        typed = pd.Series(_instants([parsed[value] for value in distinct.tolist()]))
+        return typed, typed.isna().to_numpy(dtype=bool)
+    if _PANDAS_DTYPES[kind] == "str":
+        # Text or None: the mapping's dtype cannot matter, straight to the column's dtype.
+        values = _object_array([parsed[value] for value in distinct.tolist()])
+        typed = pd.Series(values, dtype="str")
+        return typed, typed.isna().to_numpy(dtype=bool)
+    values = pd.Series(distinct, dtype=object).map(parsed)
+    return values.astype(_PANDAS_DTYPES[kind]), values.isna().to_numpy(dtype=bool)
+
+
+def _read_column(
+    column: Column,
+    cells: np.ndarray,
+    lines: np.ndarray,
+    parse: Callable[[str], Any],
+    file_name: str,
+) -> tuple[_ParsedColumn, list[RowProblem]]:
+    """Parse and type a column's cells, naming the rows it rejects and why.
+
+    Everything per row is array work: parsing, typing and checking happen on the distinct
+    cells, and rows only pick their cell's results by index.
+    """
+    codes, distinct = pd.factorize(cells)
+    parsed, value_problems = _parse_distinct(distinct, parse)
+    typed, empty = _typed_distinct(distinct, parsed, column.kind)
+    unreadable = np.array([value in value_problems for value in distinct.tolist()], dtype=bool)
+    blank = empty & ~unreadable & column.required
+    unparsed, missing = unreadable[codes], blank[codes]
+    row_lines = lines.tolist()
+    problems = [
+        RowProblem(file_name, row_lines[i], column.header, problem.rule, str(problem))
+        for i in np.flatnonzero(unparsed).tolist()
+        for problem in [value_problems[distinct[codes[i]]]]
+    ]
+    problems += [
+        RowProblem(file_name, row_lines[i], column.header, "required_value_missing", "blank cell")
+        for i in np.flatnonzero(missing).tolist()
+    ]
+    return _ParsedColumn(codes, typed, unparsed | missing), problems
 
 
 def lineage_frame(
@@ -316,65 +601,38 @@ def lineage_frame(
     """The lineage columns every raw row carries: ward, reference date, source, hash, row,
     load time (one row per entry of `source_rows`)."""
     count = len(source_rows)
+
+    def repeated(value: object, dtype: str) -> pd.Series:
+        # One value converted once and repeated: the same column as `[value] * count`.
+        return pd.Series([value], dtype=dtype).repeat(count).reset_index(drop=True)
+
     return pd.DataFrame(
         {
-            "ward_code": pd.Series([export.ward_code] * count, dtype="str"),
-            "reference_date": pd.Series(
-                [pd.Timestamp(export.reference_date)] * count, dtype="datetime64[s]"
-            ),
-            "source_file": pd.Series([export.name] * count, dtype="str"),
-            "file_sha256": pd.Series([digest] * count, dtype="str"),
+            "ward_code": repeated(export.ward_code, "str"),
+            "reference_date": repeated(pd.Timestamp(export.reference_date), "datetime64[s]"),
+            "source_file": repeated(export.name, "str"),
+            "file_sha256": repeated(digest, "str"),
             "source_row": source_rows.reset_index(drop=True).astype("Int64"),
-            "loaded_at": pd.Series([pd.Timestamp(loaded_at)] * count, dtype="datetime64[us]"),
+            "loaded_at": repeated(pd.Timestamp(loaded_at), "datetime64[us]"),
         }
     )
 
 
 def _cell_count_problems(
-    file_name: str, body: list[tuple[int, list[str]]], width: int
+    file_name: str, lines: np.ndarray, widths: np.ndarray, width: int
 ) -> list[RowProblem]:
+    wrong = widths != width
     return [
-        RowProblem(
-            file_name, line, "*", "wrong_cell_count", f"{len(cells)} cells, header has {width}"
-        )
-        for line, cells in body
-        if len(cells) != width
+        RowProblem(file_name, line, "*", "wrong_cell_count", f"{cells} cells, header has {width}")
+        for line, cells in zip(lines[wrong].tolist(), widths[wrong].tolist(), strict=True)
     ]
 
 
-def _read_column(
-    column: Column,
-    cells: pd.Series,
-    lines: pd.Series,
-    parse: Callable[[str], Any],
-    file_name: str,
-) -> tuple[pd.Series, list[RowProblem]]:
-    values, value_problems = _parse_column(cells, parse)
-    unparsed = cells.isin(list(value_problems))
-    problems = [
-        RowProblem(file_name, int(lines[i]), column.header, problem.rule, str(problem))
-        for i in cells.index[unparsed]
-        for problem in [value_problems[cells[i]]]
-    ]
-    if column.required:
-        problems += [
-            RowProblem(
-                file_name, int(lines[i]), column.header, "required_value_missing", "blank cell"
-            )
-            for i in cells.index[values.isna() & ~unparsed]
-        ]
-    return _typed(values, column.kind), problems
-
-
-def _add_list_counts(frame: pd.DataFrame, contract: DatasetContract) -> None:
-    """Give every list of staff (`<x>_ids`) its size (`<x>_count`), e.g. a group proposal's."""
-    for column in contract.kept_columns:
-        if column.kind is Kind.STAFF_ID_LIST:
-            count_name = list_count_name(column.name)
-            sizes = frame[column.name].map(
-                lambda ids: len(ids.split(";")) if isinstance(ids, str) else 0
-            )
-            frame[count_name] = sizes.astype("Int64")
+def _list_counts(parsed: _ParsedColumn, keep: np.ndarray) -> pd.Series:
+    """The size of each kept row's list of staff (`<x>_count` of `<x>_ids`), e.g. a group
+    proposal's, counted once per distinct list."""
+    sizes = parsed.typed.map(lambda ids: len(ids.split(";")) if isinstance(ids, str) else 0)
+    return sizes.take(parsed.codes[keep]).reset_index(drop=True).astype("Int64")
 
 
 def read_export(
@@ -408,33 +666,37 @@ def read_export(
         text, encoding = decode_export(raw)
     except ExportError as error:
         raise ExportError(f"{file_name}: {error}", error.rule, error.line) from None
-    records = _records_with_lines(text, file_name)
-    found = _find_header(records, contract, text, file_name)
-    header = found.cells
-    rows = [
-        (line, cells) for line, cells in records[found.index + 1 :] if any(map(str.strip, cells))
-    ]
-    _refuse_truncated_last_row(text, rows, len(header), file_name)
+    records = _split_records(text, file_name)
+    found = _find_header(records.head, contract, text, file_name)
+    header, width = found.cells, len(found.cells)
+    rows = np.flatnonzero(~records.blank)
+    rows = rows[rows > found.index]
+    last = (int(records.lines[rows[-1]]), int(records.widths[rows[-1]])) if rows.size else None
+    _refuse_truncated_last_row(text, last, width, file_name)
     # A row with too few or too many cells has its values in the wrong columns: it is refused
     # as a whole, and none of its cells is parsed (nor quoted in a message).
-    problems = _cell_count_problems(file_name, rows, len(header))
-    body = [(line, cells) for line, cells in rows if len(cells) == len(header)]
-    lines = pd.Series([line for line, _ in body], dtype="Int64")
+    problems = _cell_count_problems(file_name, records.lines[rows], records.widths[rows], width)
+    body = rows[records.widths[rows] == width]
+    lines = records.lines[body]
 
-    columns: dict[str, pd.Series] = {}
-    for column in contract.kept_columns:
-        position = header.index(normalise_header(column.header))
-        cells = pd.Series([c[position] for _, c in body], dtype=object)
+    kept = contract.kept_columns
+    positions = [header.index(normalise_header(column.header)) for column in kept]
+    parsed: dict[str, _ParsedColumn] = {}
+    rejected = np.zeros(body.size, dtype=bool)
+    for column, cells in zip(kept, records.cells(positions, body), strict=True):
         parse = _parser_for(column, landing_file.ward_code, pseudonyms)
-        columns[column.name], column_problems = _read_column(column, cells, lines, parse, file_name)
+        parsed[column.name], column_problems = _read_column(column, cells, lines, parse, file_name)
+        rejected |= parsed[column.name].rejected
         problems += column_problems
 
-    frame = pd.DataFrame(columns, index=lines.index)
-    _add_list_counts(frame, contract)
-    rejected_lines = {problem.source_row for problem in problems}
-    keep = ~lines.isin(list(rejected_lines))
-    accepted = frame[keep].reset_index(drop=True)
-    lineage = lineage_frame(landing_file, hashlib.sha256(raw).hexdigest(), lines[keep], loaded_at)
+    keep = ~rejected
+    columns = {name: column.rows(keep) for name, column in parsed.items()}
+    for column in kept:
+        if column.kind is Kind.STAFF_ID_LIST:
+            columns[list_count_name(column.name)] = _list_counts(parsed[column.name], keep)
+    accepted = pd.DataFrame(columns, index=pd.RangeIndex(int(keep.sum())))
+    source_rows = pd.Series(lines[keep], dtype="Int64")
+    lineage = lineage_frame(landing_file, hashlib.sha256(raw).hexdigest(), source_rows, loaded_at)
     problems.sort(key=lambda p: (p.source_row, p.column))
     frame = pd.concat([lineage, accepted], axis=1)
-    return ExportRead(frame, problems, encoding, len(rows), found.warnings)
+    return ExportRead(frame, problems, encoding, int(rows.size), found.warnings)
