@@ -9,16 +9,9 @@ as in the suites).
 
 from __future__ import annotations
 
-import csv
-
-from ingestion.common.reference import GRADE_LEVELS_CSV
+from expectations import suites
 
 EARLY, LATE, HIRED = "timestamp '2000-01-01'", "timestamp '2100-01-01'", "timestamp '1950-01-01'"
-
-
-def _grades() -> str:
-    with GRADE_LEVELS_CSV.open(encoding="utf-8", newline="") as handle:
-        return _listed(row["grade"] for row in csv.DictReader(handle))
 
 
 def _listed(values: object) -> str:
@@ -45,16 +38,8 @@ ROW_RULES: dict[str, tuple[tuple[str, ...], list[str]]] = {
     "hr_staff": (
         ("staff_id",),
         [
-            f"grade not in {_grades()}",
-            _not_in(
-                "employment_type",
-                "正規",
-                "再任用",
-                "任期付",
-                "特定任期付",
-                "会計年度任用(フルタイム)",
-                "会計年度任用(パートタイム)",
-            ),
+            _not_in("grade", *suites.GRADES),
+            _not_in("employment_type", *suites.EMPLOYMENT_TYPES),
             *_outside("hire_date", HIRED, LATE),
             "retirement_date < hire_date",
             "hire_date > reference_date",
@@ -64,15 +49,8 @@ ROW_RULES: dict[str, tuple[tuple[str, ...], list[str]]] = {
         ("course_code",),
         [
             *_outside("fiscal_year", "2000", "2100"),
-            _not_in(
-                "category",
-                "デジタル基礎",
-                "ツール活用",
-                "DX推進リーダー育成",
-                "管理職向け",
-                "その他",
-            ),
-            _not_in("requirement", "必修", "選択"),
+            _not_in("category", *suites.COURSE_CATEGORIES),
+            _not_in("requirement", *suites.COURSE_REQUIREMENTS),
             *_outside("hours", "0", "1000"),
         ],
     ),
@@ -83,7 +61,7 @@ ROW_RULES: dict[str, tuple[tuple[str, ...], list[str]]] = {
     "training_enrollment": (
         ("enrollment_id",),
         [
-            _not_in("status", "申込", "受講中", "修了", "未修了", "欠席", "取消"),
+            _not_in("status", *suites.ENROLLMENT_STATUSES),
             "status = '修了' and completed_on is null",
             *_outside("applied_on", EARLY, LATE),
             *_dated("completed_on"),
@@ -95,7 +73,7 @@ ROW_RULES: dict[str, tuple[tuple[str, ...], list[str]]] = {
         [
             *_dated("submitted_on"),
             "proposer_count < 1",
-            _not_in("review_result", "採用", "一部採用", "不採用", "審査中"),
+            _not_in("review_result", *suites.REVIEW_RESULTS),
             "effect_amount_yen < 0",
         ],
     ),
@@ -117,13 +95,13 @@ ROW_RULES: dict[str, tuple[tuple[str, ...], list[str]]] = {
             *_outside("term_start", EARLY, LATE),
             *_outside("term_end", EARLY, LATE),
             "term_end < term_start",
-            _not_in("contract_type", "新規", "更新"),
+            _not_in("contract_type", *suites.CONTRACT_TYPES),
         ],
     ),
     "hr_personnel_exchange": (
         ("exchange_id",),
         [
-            _not_in("counterpart_type", "民間企業", "国", "他自治体", "その他"),
+            _not_in("counterpart_type", *suites.COUNTERPART_TYPES),
             *_outside("started_on", EARLY, LATE),
             *_outside("ended_on", EARLY, LATE),
             "ended_on < started_on",
@@ -143,16 +121,16 @@ ROW_RULES: dict[str, tuple[tuple[str, ...], list[str]]] = {
             *_outside("started_on", EARLY, LATE),
             *_outside("ended_on", EARLY, LATE),
             "ended_on < started_on",
-            _not_in("project_status", "企画", "実施中", "完了", "中止"),
+            _not_in("project_status", *suites.PROJECT_STATUSES),
             "project_status = '完了' and ended_on is null",
-            _not_in("external_advice", "有", "無"),
+            _not_in("external_advice", *suites.ADVICE_FLAGS),
             "annual_savings_yen < 0",
         ],
     ),
     "dx_office_bpr_measurement": (
         ("task_code", "measurement_type", "measured_on"),
         [
-            _not_in("measurement_type", "改善前", "改善後"),
+            _not_in("measurement_type", *suites.MEASUREMENT_TYPES),
             *_dated("measured_on"),
             *_outside("minutes_per_case", "0", "100000"),
             *_outside("annual_cases", "0", "100000000"),
@@ -161,7 +139,7 @@ ROW_RULES: dict[str, tuple[tuple[str, ...], list[str]]] = {
     "dx_office_system_migration": (
         ("system_code",),
         [
-            _not_in("migration_status", "未着手", "移行中", "移行完了"),
+            _not_in("migration_status", *suites.MIGRATION_STATUSES),
             "migration_status = '移行完了' and migrated_on is null",
             *_outside("migrated_on", EARLY, LATE),
         ],
