@@ -11,7 +11,8 @@ on it), but most runs load nothing new. Each raw materialisation therefore carri
 `stale_assets` applies the rule of `make` to the graph on the instance's event log: an asset
 is stale when it was never built, when an input is stale, or when an input changed after the
 asset was last built (a raw input by its `data_changed_at`, any other by its materialisation).
-A run with nothing new then builds nothing; one new roster rebuilds what reads rosters.
+A run with nothing new then builds nothing; one new roster rebuilds what reads rosters. The
+digest includes the warehouse's own identity: a new warehouse changes every data version.
 """
 
 from __future__ import annotations
@@ -27,18 +28,35 @@ DATA_CHANGED_AT = "data_changed_at"
 DATA_VERSION_TAG = "dagster/data_version"
 
 
+def warehouse_identity(con: duckdb.DuckDBPyConnection) -> str:
+    """The warehouse file's identity, drawn when it is first asked for (`ops.warehouse`).
+
+    A new warehouse (`make demo` starts from none, an operator restores or rebuilds one) has a
+    new identity, so every data version changes with it and nothing is taken as built because
+    an older warehouse had it.
+    """
+    con.execute("create table if not exists ops.warehouse (identity varchar not null)")
+    con.execute(
+        "insert into ops.warehouse select uuid()::varchar "
+        "where not exists (select 1 from ops.warehouse)"
+    )
+    return con.execute("select min(identity) from ops.warehouse").fetchone()[0]
+
+
 def loaded_files_digest(con: duckdb.DuckDBPyConnection, raw_table: str) -> str:
-    """A digest of the file versions loaded in a raw table: ward, date and SHA-256 of each.
+    """A digest of the warehouse's identity and of the file versions loaded in a raw table:
+    ward, date and SHA-256 of each.
 
     Reads `ops.file_loads` (one row per file loaded), not the rows: its cost follows the number
     of files, not their size.
     """
+    identity = warehouse_identity(con)
     rows = con.execute(
         "select ward_code, reference_date::varchar, file_sha256 from ops.file_loads "
         "where raw_table = ? order by 1, 2",
         [raw_table],
     ).fetchall()
-    digest = hashlib.sha256(raw_table.encode())
+    digest = hashlib.sha256(f"{identity}\t{raw_table}".encode())
     for row in rows:
         digest.update("\t".join(row).encode() + b"\n")
     return digest.hexdigest()[:32]

@@ -124,3 +124,19 @@ def test_the_digest_follows_the_files_loaded_not_the_rows() -> None:
     assert len({empty, one, corrected}) == 3
     assert loaded_files_digest(con, "hr_staff") == corrected  # read again: the same
     assert loaded_files_digest(con, "training") == other  # another table's is its own
+
+
+def test_a_new_warehouse_changes_every_digest() -> None:
+    # GIVEN two warehouses holding the same loaded files (a demo run again from scratch, a
+    # rebuilt warehouse): the older one's builds must not count for the new one
+    digests = []
+    for _ in range(2):
+        con = duckdb.connect()
+        ensure_ops_schema(con)
+        con.execute(
+            "insert into ops.file_loads values "
+            "('hr_staff', '131016', '2025-04-01', 'f.csv', 'aa', 'cp932', 10, 0, now())"
+        )
+        digests.append(loaded_files_digest(con, "hr_staff"))
+        assert loaded_files_digest(con, "hr_staff") == digests[-1]  # stable in one warehouse
+    assert digests[0] != digests[1]
