@@ -18,6 +18,7 @@ digest includes the warehouse's own identity: a new warehouse changes every data
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -28,19 +29,24 @@ DATA_CHANGED_AT = "data_changed_at"
 DATA_VERSION_TAG = "dagster/data_version"
 
 
-def warehouse_identity(con: duckdb.DuckDBPyConnection) -> str:
-    """The warehouse file's identity, drawn when it is first asked for (`ops.warehouse`).
+def warehouse_identity(con: duckdb.DuckDBPyConnection) -> tuple[str, float]:
+    """The warehouse file's identity and birth (POSIX seconds), drawn when first asked for.
 
     A new warehouse (`make demo` starts from none, an operator restores or rebuilds one) has a
-    new identity, so every data version changes with it and nothing is taken as built because
-    an older warehouse had it.
+    new identity, so every data version changes with it, and a new birth, before which nothing
+    counts as built in it (seeds and models that read no raw table included). A warehouse from
+    before this table gets both on its first run, which then rebuilds everything once.
     """
-    con.execute("create table if not exists ops.warehouse (identity varchar not null)")
     con.execute(
-        "insert into ops.warehouse select uuid()::varchar "
-        "where not exists (select 1 from ops.warehouse)"
+        "create table if not exists ops.warehouse (identity varchar not null, born double not null)"
     )
-    return con.execute("select min(identity) from ops.warehouse").fetchone()[0]
+    con.execute(
+        "insert into ops.warehouse select uuid()::varchar, ? "
+        "where not exists (select 1 from ops.warehouse)",
+        [time.time()],
+    )
+    identity, born = con.execute("select identity, born from ops.warehouse limit 1").fetchone()
+    return identity, born
 
 
 def loaded_files_digest(con: duckdb.DuckDBPyConnection, raw_table: str) -> str:
@@ -50,7 +56,7 @@ def loaded_files_digest(con: duckdb.DuckDBPyConnection, raw_table: str) -> str:
     Reads `ops.file_loads` (one row per file loaded), not the rows: its cost follows the number
     of files, not their size.
     """
-    identity = warehouse_identity(con)
+    identity, _ = warehouse_identity(con)
     rows = con.execute(
         "select ward_code, reference_date::varchar, file_sha256 from ops.file_loads "
         "where raw_table = ? order by 1, 2",
@@ -107,15 +113,21 @@ def _changed_at(event: dg.EventLogEntry) -> float:
 
 
 def stale_assets(
-    instance: dg.DagsterInstance, graph: dg.AssetGraph, targets: Iterable[dg.AssetKey]
+    instance: dg.DagsterInstance,
+    graph: dg.AssetGraph,
+    targets: Iterable[dg.AssetKey],
+    warehouse_born: float = 0.0,
 ) -> set[dg.AssetKey]:
-    """The targets to build: never built, or built before an input changed (see module).
+    """The targets to build: never built, built before the warehouse was, or built before an
+    input changed (see module).
 
     Args:
         instance: Where the materialisations are recorded.
         graph: The asset graph of the definitions.
         targets: The assets a run could build (the dbt models and the publications); their
             inputs outside the targets (raw tables, seeds' sources) count by their change time.
+        warehouse_born: When the warehouse was created (`warehouse_identity`): a build before
+            it was in another warehouse.
     """
     wanted = set(targets)
     keys = [key for key in graph.toposorted_asset_keys if key in wanted]
@@ -124,7 +136,7 @@ def stale_assets(
     stale: set[dg.AssetKey] = set()
     for key in keys:  # inputs first
         built = latest.get(key)
-        if built is None:
+        if built is None or built.timestamp < warehouse_born:
             stale.add(key)
             continue
         for parent in graph.get(key).parent_keys:

@@ -18,11 +18,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import dagster as dg
+import duckdb
 
 from orchestration.dq import summary_for
 from orchestration.instance import prepare_dagster_home
 from orchestration.serving.locations import where_published
-from orchestration.settings import Settings, load_settings
+from orchestration.settings import Settings, duckdb_config, load_settings
 
 INGEST_GROUP = "raw"
 # Checks of their own (no asset step) judged on every pass, whatever was loaded: which wards
@@ -130,7 +131,8 @@ def run_everything(
     if instance is None:
         with dg.DagsterInstance.get() as local:
             return run_everything(local, settings)
-    from orchestration.changes import stale_assets
+    from ingestion.common.loader import ensure_ops_schema
+    from orchestration.changes import stale_assets, warehouse_identity
     from orchestration.definitions import build_definitions
 
     settings = settings or load_settings()
@@ -147,7 +149,11 @@ def run_everything(
     targets = {
         key for key in graph.materializable_asset_keys if graph.get(key).group_name != INGEST_GROUP
     }
-    outcome.built = stale_assets(instance, graph, targets)
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.warehouse_path), config=duckdb_config()) as con:
+        ensure_ops_schema(con)
+        _, born = warehouse_identity(con)
+    outcome.built = stale_assets(instance, graph, targets, born)
     if outcome.built:
         build = job.get_subset(asset_selection=outcome.built)
         outcome.runs.append(build.execute_in_process(instance=instance, raise_on_error=False))

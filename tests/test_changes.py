@@ -7,7 +7,13 @@ import duckdb
 import pytest
 
 from ingestion.common.loader import ensure_ops_schema
-from orchestration.changes import DATA_CHANGED_AT, loaded_files_digest, stale_assets, versioned
+from orchestration.changes import (
+    DATA_CHANGED_AT,
+    loaded_files_digest,
+    stale_assets,
+    versioned,
+    warehouse_identity,
+)
 
 ROSTERS, COURSES = dg.AssetKey("rosters"), dg.AssetKey("courses")
 STAFF, TRAINING, KPIS = dg.AssetKey("staff"), dg.AssetKey("training"), dg.AssetKey("kpis")
@@ -140,3 +146,17 @@ def test_a_new_warehouse_changes_every_digest() -> None:
         digests.append(loaded_files_digest(con, "hr_staff"))
         assert loaded_files_digest(con, "hr_staff") == digests[-1]  # stable in one warehouse
     assert digests[0] != digests[1]
+
+
+def test_what_was_built_before_the_warehouse_was_born_is_stale(world) -> None:
+    # GIVEN everything built, then the warehouse replaced by a new one (seeds and models
+    # that read no raw table included: their inputs never change)
+    instance, _, definitions = world
+    _run(instance, definitions, {ROSTERS, COURSES})
+    _run(instance, definitions, BUILT)
+    con = duckdb.connect()
+    ensure_ops_schema(con)
+    _, born = warehouse_identity(con)
+    # THEN all of it is stale in the new warehouse, and nothing is in the old one
+    assert stale_assets(instance, definitions.resolve_asset_graph(), BUILT, born) == BUILT
+    assert _stale(instance, definitions) == set()
