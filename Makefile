@@ -55,7 +55,7 @@ dev: $(STAMP) parse ## start the Dagster UI on localhost:3000 with sensors and s
 test: $(STAMP) lint parse ## lint, then run the tests (all but the real-daemon ones)
 	$(BIN)/pytest -q -m "not daemon"
 
-test-daemon: $(STAMP) parse ## the real dagster-daemon and code server on a landing zone (about 15 min)
+test-daemon: $(STAMP) parse ## the real dagster-daemon and code server on a landing zone (about 9 min)
 	$(BIN)/pytest -q -m daemon
 
 lint: $(STAMP) ## ruff and sqlfluff

@@ -94,8 +94,8 @@ def tables_with_new_files(settings: Settings) -> set[str]:
 def _inputs_run(
     job: dg.JobDefinition, graph: dg.AssetGraph, instance: dg.DagsterInstance, settings: Settings
 ) -> dg.JobDefinition:
-    """The first run: the raw assets with a new file (all never materialised ones too), the
-    catalogue when due, and every check of the raw group (freshness is judged every pass)."""
+    """The first run: the raw assets with a new file (all never materialised ones too) with
+    their checks, the catalogue when due, and the checks judged on every pass (`PASS_CHECKS`)."""
     from orchestration.assets.opendata import ASSET_KEY as CATALOGUE
 
     raw = {k for k in graph.materializable_asset_keys if graph.get(k).group_name == INGEST_GROUP}
