@@ -257,13 +257,15 @@ def test_a_cursor_that_cannot_be_read_starts_afresh(text: str | None) -> None:
 
 
 def materialise(
-    base_url: str, warehouse: Path, instance: dg.DagsterInstance
+    base_url: str, warehouse: Path, instance: dg.DagsterInstance, raise_on_error: bool = True
 ) -> dg.ExecuteInProcessResult:
     resources = {
         "warehouse": WarehouseResource(path=str(warehouse)),
         "ckan": CkanResource(base_url=base_url, max_retries=1),
     }
-    return dg.materialize([opendata_package], resources=resources, instance=instance)
+    return dg.materialize(
+        [opendata_package], resources=resources, instance=instance, raise_on_error=raise_on_error
+    )
 
 
 def checks_of(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
@@ -384,3 +386,28 @@ def test_an_organisation_with_no_package_is_an_empty_snapshot_not_a_missing_one(
             ).fetchall()
         )
     assert loads[empty_ward] == 0 and loads[WARDS[0]] > 0
+
+
+def test_a_snapshot_failing_its_suite_is_refused_and_the_other_wards_load(
+    server: CkanServer,
+    instance: dg.DagsterInstance,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN a catalogue answering the second ward's search with one package twice (its id is
+    # then not unique in that ward's snapshot); every ward's snapshot is validated in one batch
+    search = CkanClient.organization_packages
+
+    def one_package_twice(client: CkanClient, organisation: str) -> list[dict[str, Any]]:
+        found = search(client, organisation)
+        return [*found, found[0]] if organisation.endswith(WARDS[1]) else found
+
+    monkeypatch.setattr(CkanClient, "organization_packages", one_package_twice)
+    warehouse = tmp_path / "warehouse.duckdb"
+    result = materialise(server.base_url, warehouse, instance, raise_on_error=False)
+    # THEN that ward's snapshot is refused by name, and the other two load
+    checks = checks_of(result)
+    assert not checks[SUITE_CHECK].passed
+    refusals = checks[SUITE_CHECK].metadata["failures"].value
+    assert WARDS[1] in refusals and WARDS[0] not in refusals and WARDS[2] not in refusals
+    assert set(ward_rows(warehouse)) == {WARDS[0], WARDS[2]}
