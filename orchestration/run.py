@@ -16,19 +16,26 @@ import argparse
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
 
+from orchestration.assets.landing import UNRECOGNISED_CHECK
 from orchestration.dq import summary_for
 from orchestration.instance import prepare_dagster_home
+from orchestration.sensors.freshness import CHECK_NAME as FRESHNESS_CHECK
 from orchestration.serving.locations import where_published
 from orchestration.settings import Settings, duckdb_config, load_settings
+
+if TYPE_CHECKING:
+    from orchestration.resources import LandingZoneResource
 
 INGEST_GROUP = "raw"
 # Checks of their own (no asset step) judged on every pass, whatever was loaded: which wards
 # are late (time passes without a file) and which landing files no contract reads.
-PASS_CHECKS = {"ward_freshness", "unrecognised_files"}
+PASS_CHECKS = {FRESHNESS_CHECK, UNRECOGNISED_CHECK}
 
 
 @dataclass
@@ -65,34 +72,30 @@ class PipelineRun:
 
 def _catalogue_due(instance: dg.DagsterInstance) -> bool:
     """A catalogue snapshot is taken once per JST day (the catalogue sensor's cadence)."""
-    from orchestration.sensors.catalogue import jst_today, last_snapshot_date
+    from orchestration.sensors.catalogue import jst_today, last_snapshot_date, snapshot_due
 
-    last = last_snapshot_date(instance)
-    return last is None or last < jst_today()
+    return snapshot_due(last_snapshot_date(instance), jst_today())
 
 
-def tables_with_new_files(settings: Settings) -> set[str]:
+def tables_with_new_files(landing: LandingZoneResource) -> set[str]:
     """The raw tables with a complete export version the landing ledger has not seen.
 
     The same question the landing sensor asks every tick: one survey of the landing zone, a
     hash of only the files whose stat moved, one look at the ledger.
     """
     from ingestion.common.landing import table_of
-    from orchestration.resources import LandingZoneResource
 
-    landing = LandingZoneResource(
-        path=str(settings.landing_dir),
-        settle_seconds=settings.settle_seconds,
-        ledger_path=str(settings.ledger_path),
-    )
     ledger = landing.ledger()
-    versions = ledger.hash_files(settings.landing_dir, [e.path for e in landing.survey().exports])
+    versions = ledger.hash_files(Path(landing.path), [e.path for e in landing.survey().exports])
     known = ledger.known(versions.values())
     return {table_of(v.path) for v in versions.values() if (v.path, v.sha256) not in known}
 
 
 def _inputs_run(
-    job: dg.JobDefinition, graph: dg.AssetGraph, instance: dg.DagsterInstance, settings: Settings
+    job: dg.JobDefinition,
+    graph: dg.AssetGraph,
+    instance: dg.DagsterInstance,
+    landing: LandingZoneResource,
 ) -> dg.JobDefinition:
     """The first run: the raw assets with a new file (all never materialised ones too) with
     their checks, the catalogue when due, and the checks judged on every pass (`PASS_CHECKS`)."""
@@ -100,7 +103,7 @@ def _inputs_run(
 
     raw = {k for k in graph.materializable_asset_keys if graph.get(k).group_name == INGEST_GROUP}
     latest = instance.get_latest_materialization_events(list(raw))
-    new_files = tables_with_new_files(settings)
+    new_files = tables_with_new_files(landing)
     selected = {
         key
         for key in raw
@@ -140,7 +143,7 @@ def run_everything(
     graph = definitions.resolve_asset_graph()
     job = definitions.resolve_job_def("dxkpi_everything")
     outcome = PipelineRun()
-    inputs = _inputs_run(job, graph, instance, settings)
+    inputs = _inputs_run(job, graph, instance, definitions.resources["landing"])
     outcome.runs.append(inputs.execute_in_process(instance=instance, raise_on_error=False))
     refused = failed_blocking_checks(outcome.runs[0])
     if not outcome.success or refused:

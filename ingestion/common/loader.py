@@ -125,22 +125,13 @@ def current_loads(con: duckdb.DuckDBPyConnection, table: str) -> dict[tuple[str,
 
 
 def rejected_versions(con: duckdb.DuckDBPyConnection, table: str) -> set[tuple[str, str]]:
-    """The (source file, SHA-256) of every file version refused for a raw table (see
-    `was_rejected`); a file's folder and name decide its table, so no other table's
-    refusal can concern its files."""
+    """The (source file, SHA-256) of every file version refused for a raw table: read once per
+    run (`ingest_exports`) rather than asked per export. A file's folder and name decide its
+    table, so no other table's refusal can concern its files."""
     rows = con.execute(
         "select source_file, file_sha256 from ops.file_rejections where raw_table = ?", [table]
     ).fetchall()
     return {(name, digest) for name, digest in rows}
-
-
-def was_rejected(con: duckdb.DuckDBPyConnection, source_file: str, digest: str) -> bool:
-    """Tell whether these exact bytes of this file were refused before."""
-    row = con.execute(
-        "select count(*) from ops.file_rejections where source_file = ? and file_sha256 = ?",
-        [source_file, digest],
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def load_export(

@@ -79,12 +79,7 @@ def follows_its_inputs() -> dg.AutomationCondition:
     inputs_usable = condition.all_deps_match(
         condition.will_be_requested() | checks_passed.with_label("all_blocking_checks_passed")
     ).with_label("each input built with it, or its blocking checks passed")
-    eager = (
-        (condition.newly_missing() | inputs_changed()).since_last_handled()
-        & ~condition.any_deps_missing()
-        & ~condition.any_deps_in_progress()
-        & ~condition.in_progress()
-    ).with_label("eager, on changed data")
+    eager = condition.eager().replace("any_deps_updated", inputs_changed())
     return (eager | build_missing) & inputs_usable
 
 

@@ -89,6 +89,11 @@ def snapshot_run_key(fingerprint: str, day: date, outages: int) -> str:
     return f"opendata-{day:%Y%m%d}-{fingerprint}-{outages}"
 
 
+def snapshot_due(last_snapshot: date | None, today: date) -> bool:
+    """The daily cadence: no snapshot yet, or the newest is from an earlier JST day."""
+    return last_snapshot is None or last_snapshot < today
+
+
 def needs_snapshot(
     cursor: CatalogueCursor,
     fingerprint: str,
@@ -104,8 +109,7 @@ def needs_snapshot(
     """
     if run_key == cursor.run_key:
         return False
-    stale = last_snapshot is None or last_snapshot < today
-    return fingerprint != cursor.fingerprint or stale
+    return fingerprint != cursor.fingerprint or snapshot_due(last_snapshot, today)
 
 
 def last_snapshot_date(instance: dg.DagsterInstance) -> date | None:
