@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from expectations import docs
-from expectations.suites import build_suite, rules_for, suite_names
+from expectations.suites import Rule, build_suite, rules_for, suite_names
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -153,9 +153,16 @@ class SuiteResult:
 @dataclass(frozen=True)
 class _Compiled:
     suite: gx.ExpectationSuite
+    # The suite without its row-count rules, run on several exports at once.
+    batch_suite: gx.ExpectationSuite
     batch_definition: BatchDefinition
     columns_read: frozenset[str]
     range_columns: frozenset[str]
+    row_counts: tuple[Rule, ...]
+
+    def row_counts_hold(self, rows: int) -> bool:
+        """Whether an export of `rows` rows meets every row-count rule of the suite."""
+        return all(rule.row_count_holds(rows) for rule in self.row_counts)
 
 
 _lock = threading.Lock()
@@ -197,6 +204,7 @@ def _compiled_for(dataset: str) -> _Compiled:
     if compiled is None:
         context = _get_context()
         suite = context.suites.add(build_suite(dataset))
+        batch_suite = context.suites.add(build_suite(dataset, row_counts=False))
         asset = context.data_sources.get(_DATASOURCE_NAME).add_dataframe_asset(name=dataset)
         batch_definition = asset.add_batch_definition_whole_dataframe("whole_frame")
         rules = rules_for(dataset)
@@ -204,7 +212,10 @@ def _compiled_for(dataset: str) -> _Compiled:
         range_columns = frozenset(
             rule.column for rule in rules if rule.expectation == _RANGE and rule.column
         )
-        compiled = _Compiled(suite, batch_definition, columns_read, range_columns)
+        row_counts = tuple(rule for rule in rules if rule.is_row_count)
+        compiled = _Compiled(
+            suite, batch_suite, batch_definition, columns_read, range_columns, row_counts
+        )
         _compiled[dataset] = compiled
     return compiled
 
@@ -289,9 +300,13 @@ def run_suite(dataset: str, frame: pd.DataFrame) -> SuiteResult:
 
 
 def _validate(
-    dataset: str, frame: pd.DataFrame
+    dataset: str, frame: pd.DataFrame, *, exports: int = 1
 ) -> tuple[SuiteResult, ExpectationSuiteValidationResult]:
-    """Validate a frame; return the plain result and GX's own (for Data Docs)."""
+    """Validate a frame; return the plain result and GX's own (for Data Docs).
+
+    A frame of several exports (`exports` > 1) is validated without the row-count rules, which
+    the caller has judged on each export; they count as evaluated.
+    """
     if dataset not in suite_names():
         raise KeyError(f"no expectation suite for dataset {dataset!r}; known: {suite_names()}")
     # GX reports rows by the frame's index when it is named; a plain RangeIndex makes it report
@@ -305,7 +320,8 @@ def _validate(
         batch = compiled.batch_definition.get_batch(batch_parameters={"dataframe": frame})
         # Batch.validate rather than ValidationDefinition.run: run() re-checks the stored
         # definitions and keeps every result in the context's store, a leak over many files.
-        outcome = batch.validate(compiled.suite, result_format=_RESULT_FORMAT)
+        suite = compiled.suite if exports == 1 else compiled.batch_suite
+        outcome = batch.validate(suite, result_format=_RESULT_FORMAT)
     missing = compiled.columns_read - set(frame.columns)
     # GX returns results grouped by metric, not in suite order: restore the suite order.
     results = sorted(outcome.results, key=_suite_order)
@@ -317,7 +333,8 @@ def _validate(
     result = SuiteResult(
         dataset=dataset,
         success=not any(failure.severity == "error" for failure in failures),
-        evaluated=int(outcome.statistics["evaluated_expectations"]),
+        evaluated=int(outcome.statistics["evaluated_expectations"])
+        + (len(compiled.row_counts) if exports > 1 else 0),
         failures=failures,
     )
     return result, outcome
@@ -462,8 +479,11 @@ def run_suite_per_file(dataset: str, frames: Mapping[str, pd.DataFrame]) -> dict
     Exports are validated together in batches of up to `BATCH_ROWS` rows (every per-file rule
     is written to hold on such a frame: uniqueness is within `source_file`). A batch with no
     failure passes every export in it; otherwise it is split in halves until each failure is
-    pinned to its export, whose result then names its own rows. An empty export is validated
-    on its own, as its row count would vanish in a batch.
+    pinned to its export, whose result then names its own rows. The suite's row-count rules
+    (at least one row, at most so many, a register's exact size) are about one export: each
+    export's row count is judged first, and one that breaks a row-count rule (an empty export
+    among them) is validated on its own with the whole suite, so that GX reports it; a batch
+    runs the rest of the suite.
 
     With Data Docs enabled, the validations behind the results (passing batches and single
     exports, not the failing batches that were split) are published once, at the end.
@@ -475,8 +495,9 @@ def run_suite_per_file(dataset: str, frames: Mapping[str, pd.DataFrame]) -> dict
     Returns:
         A result per source file, in the order given.
     """
+    compiled = _compiled_for(dataset)
     validations: dict[str, _Validation] = {}
-    for batch in _batches(frames):
+    for batch in _batches(frames, compiled.row_counts_hold):
         validations.update(_validate_batch(dataset, batch, frames))
     ordered = {name: validations[name] for name in frames}
     if docs.data_docs_dir() is None:
@@ -493,12 +514,14 @@ class _Validation:
     outcome: ExpectationSuiteValidationResult
 
 
-def _batches(frames: Mapping[str, pd.DataFrame]) -> list[list[str]]:
+def _batches(
+    frames: Mapping[str, pd.DataFrame], row_counts_hold: Callable[[int], bool]
+) -> list[list[str]]:
     batches: list[list[str]] = []
     current: list[str] = []
     rows = 0
     for name, frame in frames.items():
-        if frame.empty:
+        if not row_counts_hold(len(frame)):
             batches.append([name])
             continue
         if current and rows + len(frame) > BATCH_ROWS:
@@ -520,7 +543,9 @@ def _validate_batch(
     import pandas as pd
 
     combined, outcome = _validate(
-        dataset, pd.concat([frames[name] for name in names], ignore_index=True)
+        dataset,
+        pd.concat([frames[name] for name in names], ignore_index=True),
+        exports=len(names),
     )
     if not combined.failures:
         # One shared validation: every export passed, with nothing of its own to report.

@@ -73,6 +73,8 @@ ANNUAL_CASES_RANGE = (0, 100_000_000)
 WARD_CODE_REGEX = r"^[0-9]{6}$"
 ORGANIZATION_REGEX = r"^t[0-9]{6}$"
 
+# A rule on one export's row count: judged per export, also when exports are validated together.
+ROW_COUNT = "expect_table_row_count_to_be_between"
 MIN_ROWS_PER_FILE = 1
 MAX_ROWS_PER_FILE = 2_000_000
 EARLIEST_HIRE_DATE = dt.datetime(1950, 1, 1)
@@ -140,6 +142,16 @@ class Rule:
     severity: Severity = "error"
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     when: tuple[str, str] | None = None
+
+    @property
+    def is_row_count(self) -> bool:
+        """A rule on the number of rows of one export (not meaningful on several at once)."""
+        return self.expectation == ROW_COUNT
+
+    def row_count_holds(self, rows: int) -> bool:
+        """Whether an export of `rows` rows meets this row-count rule."""
+        low, high = self.kwargs.get("min_value"), self.kwargs.get("max_value")
+        return (low is None or rows >= low) and (high is None or rows <= high)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -271,12 +283,12 @@ def _common_rules(dataset: str) -> list[Rule]:
             kwargs={"column_set": names, "exact_match": True},
         ),
         Rule(
-            "expect_table_row_count_to_be_between",
+            ROW_COUNT,
             f"at least {min_rows} row",
             kwargs={"min_value": min_rows, "max_value": None},
         ),
         Rule(
-            "expect_table_row_count_to_be_between",
+            ROW_COUNT,
             f"at most {MAX_ROWS_PER_FILE:,} rows",
             severity="warning",
             kwargs={"min_value": None, "max_value": MAX_ROWS_PER_FILE},
@@ -492,7 +504,7 @@ def _dx_office_system_migration() -> list[Rule]:
         between("migrated_on", EARLIEST_SESSION_DATE, LATEST_DATE),
         # A snapshot lists the 20 systems; a shorter one is worth a look, not a refusal.
         Rule(
-            "expect_table_row_count_to_be_between",
+            ROW_COUNT,
             f"{STANDARD_SYSTEM_COUNT} systems",
             severity="warning",
             kwargs={"min_value": STANDARD_SYSTEM_COUNT, "max_value": STANDARD_SYSTEM_COUNT},
@@ -569,7 +581,7 @@ def rules_for(dataset: str) -> list[Rule]:
     return _common_rules(dataset) + _DATASET_RULES[dataset]()
 
 
-def build_suite(dataset: str) -> gx.ExpectationSuite:
+def build_suite(dataset: str, *, row_counts: bool = True) -> gx.ExpectationSuite:
     """Build a fresh, unsaved GX ExpectationSuite named after a dataset.
 
     Each expectation carries its rule in `meta` (rule sentence, reported column, columns read)
@@ -577,6 +589,9 @@ def build_suite(dataset: str) -> gx.ExpectationSuite:
 
     Args:
         dataset: A raw table name, one of `suite_names()`.
+        row_counts: False for the suite run on several exports at once: its table row-count
+            rules are about one export and are left out (named `<dataset>.rows`); every other
+            rule keeps its place in the suite order.
 
     Returns:
         The suite; add it to a context (`context.suites.add`) to store it there.
@@ -588,10 +603,14 @@ def build_suite(dataset: str) -> gx.ExpectationSuite:
     # Registers the custom ward-code expectation with GX's registry before it is looked up.
     from expectations.check_digit import ExpectColumnValuesToBeValidWardCode  # noqa: F401
 
-    rules = rules_for(dataset)
+    rules = dict(enumerate(rules_for(dataset)))
+    if not row_counts:
+        rules = {order: rule for order, rule in rules.items() if not rule.is_row_count}
     # Passed to the constructor, not add_expectation(): the latter needs an active context.
-    built = [_to_expectation(rule, order) for order, rule in enumerate(rules)]
-    suite = gx.ExpectationSuite(name=dataset, expectations=built)
+    built = [_to_expectation(rule, order) for order, rule in rules.items()]
+    suite = gx.ExpectationSuite(
+        name=dataset if row_counts else f"{dataset}.rows", expectations=built
+    )
     # The constructor logs and drops an expectation it finds invalid: refuse a partial suite.
     if len(suite.expectations) != len(rules):
         raise ValueError(f"suite {dataset}: {len(rules) - len(suite.expectations)} rule(s) dropped")

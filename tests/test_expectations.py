@@ -713,3 +713,42 @@ def test_batches_split_on_the_row_budget(monkeypatch: pytest.MonkeyPatch) -> Non
     frames["3.csv"].loc[0, "staff_id"] = None
     results = run_suite_per_file("hr_staff", frames)
     assert [name for name, r in results.items() if not r.success] == ["3.csv"]
+
+
+def _snapshot(name: str) -> pd.DataFrame:
+    frame = valid_frame("dx_office_system_migration")
+    frame["source_file"] = pd.Series([name] * len(frame), dtype="str")
+    return frame
+
+
+def test_exports_meeting_an_exact_row_count_are_validated_in_one_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN six system-migration snapshots of 20 systems each (the rule: exactly 20 rows)
+    frames = {f"{m}.csv": _snapshot(f"{m}.csv") for m in range(6)}
+    validated: list[int] = []
+    validate = runner._validate
+
+    def counting(dataset: str, frame: pd.DataFrame, **kwargs: int) -> object:
+        validated.append(len(frame))
+        return validate(dataset, frame, **kwargs)
+
+    monkeypatch.setattr(runner, "_validate", counting)
+    # WHEN they are validated together
+    results = run_suite_per_file("dx_office_system_migration", frames)
+    # THEN one GX validation covers all 120 rows (the row count was judged per export) and
+    # every export passes with the row-count rules counted as evaluated
+    assert validated == [6 * STANDARD_SYSTEM_COUNT]
+    alone = run_suite("dx_office_system_migration", frames["0.csv"])
+    assert {r.evaluated for r in results.values()} == {alone.evaluated}
+    assert all(r.success and not r.failures for r in results.values())
+
+
+def test_an_export_breaking_a_row_count_in_a_batch_gets_its_own_warning() -> None:
+    frames = {f"{m}.csv": _snapshot(f"{m}.csv") for m in range(4)}
+    frames["2.csv"] = frames["2.csv"].iloc[:19]
+    results = run_suite_per_file("dx_office_system_migration", frames)
+    assert [name for name, r in results.items() if r.failures] == ["2.csv"]
+    (warning,) = results["2.csv"].warnings
+    assert results["2.csv"].success
+    assert warning.rule == f"{STANDARD_SYSTEM_COUNT} systems"
