@@ -1,14 +1,34 @@
-"""Each dbt invocation starts from the previous one's parse, and target/ stays bounded."""
+"""Each dbt invocation starts from the previous one's parse, without asking dbt its version,
+and target/ stays bounded."""
 
+import importlib.metadata
 import os
+import subprocess
 from pathlib import Path
+
+import dagster_dbt.core.resource
+import pytest
 
 from orchestration.assets.dbt import (
     INVOCATION_PREFIX,
     INVOCATIONS_KEPT,
     PARTIAL_PARSE_FILE,
+    DxkpiDbtCli,
+    dbt_project,
     keep_parse_state,
 )
+from orchestration.settings import DBT_EXECUTABLE
+
+
+def test_the_dbt_version_comes_from_the_installed_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_subprocess(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError(f"ran {args}")
+
+    # dagster-dbt asks `dbt --version` (3.7 s) through its own reference to check_output.
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_subprocess)
+    monkeypatch.setattr(subprocess, "check_output", no_subprocess)
+    resource = DxkpiDbtCli(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+    assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
 
 
 def _invocation(target: Path, number: int, state: bytes | None) -> Path:
