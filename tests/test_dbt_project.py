@@ -42,6 +42,7 @@ class Builds:
     """What the two builds left behind: the warehouse and facts seen after the empty build."""
 
     warehouse: Path
+    work_dir: Path
     empty_fct_rows: int
     empty_dim_ward_rows: int
     empty_dim_indicator_rows: int
@@ -268,7 +269,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
         insert_scenario(con)
     # Unit tests do not depend on data and already passed; seeds are unchanged.
     run_dbt(["build", "--exclude", "test_type:unit", "resource_type:seed"], warehouse, work_dir)
-    yield Builds(warehouse=warehouse, **empty)
+    yield Builds(warehouse=warehouse, work_dir=work_dir, **empty)
 
 
 def fct_rows(warehouse: Path, ward_code: str, fiscal_year: int) -> dict[str, tuple]:
@@ -382,6 +383,25 @@ def test_scenario_open_data_benchmark(builds: Builds) -> None:
         (2023, 2, 1.0, MINATO, 0.0, KOTO, None),
         (2024, 2, 2.0, MINATO, 1.0, KOTO, 2.0),
     ]
+
+
+def test_a_null_fails_its_models_not_null_test_naming_the_column(
+    builds: Builds, tmp_path: Path
+) -> None:
+    # GIVEN the compiled not-null test of fct_kpi_values, and a copy of the warehouse where
+    # one KPI row lost its status
+    (compiled,) = (builds.work_dir / "target" / "compiled").rglob("not_null_fct_kpi_values.sql")
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(builds.warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        # THEN it passes on the build, and fails on the copy with the column and its count
+        assert con.execute(compiled.read_text()).fetchall() == []
+        con.execute(
+            "update marts.fct_kpi_values set status = null where rowid = (select min(rowid) "
+            "from marts.fct_kpi_values)"
+        )
+        # The copy has the same file name, hence the database name the compiled SQL uses.
+        assert con.execute(compiled.read_text()).fetchall() == [("status", 1)]
 
 
 def test_indicators_seed_matches_the_specification() -> None:
