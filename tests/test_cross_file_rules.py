@@ -120,10 +120,6 @@ RULES = {
         "error",
         "staging/stg_dx_office__bpr_measurements",
     ),
-    "export_not_loaded_under_two_wards_dx_office_system_migration": (
-        "error",
-        "staging/stg_dx_office__system_migrations",
-    ),
     "export_not_loaded_under_two_wards_surveys_staff_survey": (
         "error",
         "staging/stg_surveys__staff_survey_responses",
@@ -234,7 +230,17 @@ def insert_clean_ward(con: duckdb.DuckDBPyConnection, ward_code: str) -> None:
 def insert_legitimate_oddities(con: duckdb.DuckDBPyConnection) -> None:
     """What real data does and no rule may report, in 港区: a status seen twice in FY2023
     that FY2024 no longer has (below vanished_status_min_previous_rows), and a week later a
-    re-export of FY2024's enrolments with one trainee on no roster (below the tolerance)."""
+    re-export of FY2024's enrolments with one trainee on no roster (below the tolerance).
+    And every ward's first system-migration snapshot the same bytes: the 20 standard systems,
+    none started yet, name no ward."""
+    not_started = [
+        {"system_code": f"{n:02d}", "migration_status": "未着手", "migrated_on": None}
+        for n in range(1, 21)
+    ]
+    for ward_code in WARDS:
+        insert_export(
+            con, "dx_office_system_migration", ward_code, "2021-10-01", not_started, "sha-same"
+        )
     stranger = {
         "enrollment_id": "E-visitor",
         "staff_id": "seconded-from-tokyo",
