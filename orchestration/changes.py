@@ -9,8 +9,9 @@ on it), but most runs load nothing new. Each raw materialisation therefore carri
   materialisation when it did not).
 
 `stale_assets` applies the rule of `make` to the graph on the instance's event log: an asset
-is stale when it was never built, when an input is stale, or when an input changed after the
-asset was last built (a raw input by its `data_changed_at`, any other by its materialisation).
+is stale when it was never built, when an input is stale, when an input changed after the
+asset was last built (a raw input by its `data_changed_at`, any other by its materialisation),
+or when one of its ERROR checks failed the last time it ran.
 A run with nothing new then builds nothing; one new roster rebuilds what reads rosters. The
 digest includes the warehouse's own identity: a new warehouse changes every data version.
 """
@@ -118,8 +119,13 @@ def stale_assets(
     targets: Iterable[dg.AssetKey],
     warehouse_born: float = 0.0,
 ) -> set[dg.AssetKey]:
-    """The targets to build: never built, built before the warehouse was, or built before an
-    input changed (see module).
+    """The targets to build: never built, built before the warehouse was, built before an
+    input changed (see module), or failed an ERROR check when last checked.
+
+    The last rule keeps a failed check in force: the asset is built again, so its checks run
+    again and, while they fail, stop what reads it. Without it, the next run found the asset
+    built and its inputs unchanged, built only what the failure had skipped, without the
+    check, and published it.
 
     Args:
         instance: Where the materialisations are recorded.
@@ -133,10 +139,11 @@ def stale_assets(
     keys = [key for key in graph.toposorted_asset_keys if key in wanted]
     parents = {parent for key in keys for parent in graph.get(key).parent_keys}
     latest = instance.get_latest_materialization_events([*keys, *parents])
+    refused = failed_error_checks(instance, graph, keys)
     stale: set[dg.AssetKey] = set()
     for key in keys:  # inputs first
         built = latest.get(key)
-        if built is None or built.timestamp < warehouse_born:
+        if built is None or built.timestamp < warehouse_born or key in refused:
             stale.add(key)
             continue
         for parent in graph.get(key).parent_keys:
@@ -145,3 +152,22 @@ def stale_assets(
                 stale.add(key)
                 break
     return stale
+
+
+def failed_error_checks(
+    instance: dg.DagsterInstance, graph: dg.AssetGraph, keys: Iterable[dg.AssetKey]
+) -> set[dg.AssetKey]:
+    """The assets whose latest evaluation of some check failed with severity ERROR."""
+    checks = [check for key in keys for check in graph.get(key).check_keys]
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(checks)
+    failed: set[dg.AssetKey] = set()
+    for check, record in latest.items():
+        event = record.event.dagster_event if record.event is not None else None
+        evaluation = event.event_specific_data if event is not None else None
+        if (
+            isinstance(evaluation, dg.AssetCheckEvaluation)
+            and not evaluation.passed
+            and evaluation.severity == dg.AssetCheckSeverity.ERROR
+        ):
+            failed.add(check.asset_key)
+    return failed

@@ -24,6 +24,9 @@ class Warehouse:
 
     def __init__(self) -> None:
         self.digests = {ROSTERS: "r1", COURSES: "c1"}
+        # The outcome of staff's checks: a blocking ERROR one and a WARN one.
+        self.staff_keys_unique = True
+        self.staff_grades_known = True
 
 
 def _graph(warehouse: Warehouse) -> dg.Definitions:
@@ -34,8 +37,22 @@ def _graph(warehouse: Warehouse) -> dg.Definitions:
 
         return load
 
-    @dg.asset(key=STAFF, deps=[ROSTERS])
-    def staff() -> None: ...
+    @dg.asset(
+        key=STAFF,
+        deps=[ROSTERS],
+        check_specs=[
+            dg.AssetCheckSpec("keys_unique", asset=STAFF, blocking=True),
+            dg.AssetCheckSpec("grades_known", asset=STAFF),
+        ],
+    )
+    def staff() -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        yield dg.MaterializeResult()
+        yield dg.AssetCheckResult(check_name="keys_unique", passed=warehouse.staff_keys_unique)
+        yield dg.AssetCheckResult(
+            check_name="grades_known",
+            passed=warehouse.staff_grades_known,
+            severity=dg.AssetCheckSeverity.WARN,
+        )
 
     @dg.asset(key=TRAINING, deps=[COURSES])
     def training() -> None: ...
@@ -61,9 +78,36 @@ def _stale(instance: dg.DagsterInstance, definitions: dg.Definitions) -> set[dg.
     return stale_assets(instance, definitions.resolve_asset_graph(), BUILT)
 
 
-def _run(instance: dg.DagsterInstance, definitions: dg.Definitions, keys: set) -> None:
+def _run(
+    instance: dg.DagsterInstance, definitions: dg.Definitions, keys: set, *, succeeds: bool = True
+) -> None:
     job = definitions.resolve_implicit_global_asset_job_def()
-    assert job.execute_in_process(instance=instance, asset_selection=sorted(keys)).success
+    result = job.execute_in_process(
+        instance=instance, asset_selection=sorted(keys), raise_on_error=False
+    )
+    assert result.success is succeeds
+
+
+def test_an_asset_that_failed_an_error_check_stays_stale_until_it_passes(world) -> None:
+    instance, warehouse, definitions = world
+    _run(instance, definitions, {ROSTERS, COURSES})
+    # GIVEN a build where staff's blocking check failed: staff is built, kpis held back
+    warehouse.staff_keys_unique = False
+    _run(instance, definitions, BUILT, succeeds=False)
+    # THEN staff is built again with kpis, so that its check runs before kpis can be built
+    assert _stale(instance, definitions) == {STAFF, KPIS}
+    # WHEN the cause is fixed and they are built, nothing is stale
+    warehouse.staff_keys_unique = True
+    _run(instance, definitions, {STAFF, KPIS})
+    assert _stale(instance, definitions) == set()
+
+
+def test_a_failed_warning_check_does_not_make_its_asset_stale(world) -> None:
+    instance, warehouse, definitions = world
+    warehouse.staff_grades_known = False
+    _run(instance, definitions, {ROSTERS, COURSES})
+    _run(instance, definitions, BUILT)
+    assert _stale(instance, definitions) == set()
 
 
 def test_everything_is_stale_before_the_first_build(world) -> None:
