@@ -18,8 +18,15 @@ SEED ?= 7
 DIRTY ?= 0.01
 DATA ?= data
 SAMPLES ?= 7
+# make bench-national: the national-scale preset (about 1M staff). STAFF and YEARS count there
+# when given (command line or environment); their demo defaults above do not.
+MUNICIPALITIES ?= 200
+NATIONAL_STAFF := 4000-6000
+NATIONAL_YEARS := 2021,2022,2023,2024,2025
+national = $(if $(filter file,$(origin $(1))),$(NATIONAL_$(1)),$($(1)))
 
-.PHONY: help env demo run dev test test-daemon lint format generate parse clean bench-latency bench
+.PHONY: help env demo run dev test test-daemon lint format generate parse clean bench-latency bench \
+	bench-national
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -75,6 +82,10 @@ bench-latency: $(STAMP) parse ## seconds from a new roster landing to its publis
 bench: $(STAMP) parse ## floor vs pipeline per stage, the no-op and one-new-file runs, peak RSS (WARDS STAFF YEARS SEED)
 	$(BIN)/python -m orchestration.bench --wards $(WARDS) --staff $(STAFF) --years $(YEARS) \
 		--seed $(SEED)
+
+bench-national: $(STAMP) parse ## 200 municipalities x FY2021-2025: time and peak RSS (MUNICIPALITIES STAFF YEARS SEED)
+	$(BIN)/python -m orchestration.bench.national --municipalities $(MUNICIPALITIES) \
+		--staff $(call national,STAFF) --years $(call national,YEARS) --seed $(SEED)
 
 clean: ## remove generated data, warehouses and dbt artefacts (keeps the environment)
 	rm -rf data dbt_project/target dbt_project/logs .dagster_home

@@ -174,7 +174,7 @@ def _ward_cadences(
         code = str(key)
         if code not in ward_codes:
             raise FreshnessConfigError(
-                f"{where}.wards.{code}: not a configured ward code (seeds/wards.csv); "
+                f"{where}.wards.{code}: not a configured ward code (the municipality list); "
                 'write codes quoted, e.g. "131016"'
             )
         here = f"{where}.wards.{code}"

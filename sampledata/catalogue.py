@@ -1,4 +1,5 @@
-"""A deterministic sample of a CKAN open-data catalogue for Tokyo's 23 special wards.
+"""A deterministic sample of a CKAN open-data catalogue for the municipality list in force
+(Tokyo's 23 special wards by default).
 
 Each ward is a CKAN organisation named ``t<ward_code>`` (港区 = ``t131032``). The package dicts
 have the shape CKAN 2.10 answers in ``package_show`` / ``package_search``. Besides the active
@@ -20,10 +21,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingestion.common.reference import load_wards
+from ingestion.common.reference import WARDS_CSV, load_wards
 
-# The ward list has one home, the wards seed of the dbt project.
-WARD_NAMES: dict[str, str] = {ward.code: ward.name_ja for ward in load_wards()}
+# The ward list has one home, the wards seed of the dbt project: these are its 23 wards, and
+# an organisation's title comes from the list in force (DXKPI_MUNICIPALITIES_DIR) when drawn.
+WARD_NAMES: dict[str, str] = {ward.code: ward.name_ja for ward in load_wards(WARDS_CSV)}
 TOKYO_WARD_CODES: list[str] = list(WARD_NAMES)
 DEFAULT_PACKAGES_PER_WARD: tuple[int, int] = (98, 567)
 
@@ -111,9 +113,10 @@ def generate_catalogue(
     low, high = _check_range(packages_per_ward)
     rng = random.Random(seed)
     active_counts = _draw_active_counts(rng, len(ward_codes), low, high)
+    names = {ward.code: ward.name_ja for ward in load_wards()}
     packages: list[dict[str, Any]] = []
     for code, active in zip(ward_codes, active_counts, strict=True):
-        packages.extend(_ward_packages(rng, code, active))
+        packages.extend(_ward_packages(rng, code, names.get(code, code), active))
     return packages
 
 
@@ -211,8 +214,8 @@ def _draw_active_counts(rng: random.Random, wards: int, low: int, high: int) -> 
     return draws
 
 
-def _ward_packages(rng: random.Random, code: str, active: int) -> list[dict[str, Any]]:
-    organization = _organization(rng, code)
+def _ward_packages(rng: random.Random, code: str, name: str, active: int) -> list[dict[str, Any]]:
+    organization = _organization(rng, code, name)
     kinds = ["public"] * active
     for kind, (low, high) in HIDDEN_KIND_RANGES.items():
         kinds.extend([kind] * rng.randint(low, high))
@@ -220,8 +223,7 @@ def _ward_packages(rng: random.Random, code: str, active: int) -> list[dict[str,
     return [_package(rng, organization, sequence, kind) for sequence, kind in enumerate(kinds, 1)]
 
 
-def _organization(rng: random.Random, code: str) -> dict[str, Any]:
-    name = WARD_NAMES.get(code, code)
+def _organization(rng: random.Random, code: str, name: str) -> dict[str, Any]:
     return {
         "id": _uuid(rng),
         "name": f"t{code}",

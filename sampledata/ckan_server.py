@@ -37,9 +37,9 @@ from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ingestion.common.reference import load_wards
 from sampledata.catalogue import (
     TIMESTAMP_FORMAT,
-    TOKYO_WARD_CODES,
     generate_catalogue,
     is_active_public,
     read_catalogue,
@@ -485,7 +485,7 @@ def action_status_show(server: CkanServer, params: Params) -> dict[str, Any]:
         "ckan_version": CKAN_VERSION,
         "site_url": server.base_url,
         "site_title": "dxkpi sample catalogue",
-        "site_description": "A local CKAN-compatible catalogue of Tokyo's 23 wards (sample).",
+        "site_description": "A local CKAN-compatible catalogue of the sample municipalities.",
         "locale_default": "ja",
         "error_emails_to": None,
         "extensions": ["dxkpi_sample"],
@@ -795,7 +795,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--catalogue", help="JSON file written by write_catalogue")
     parser.add_argument(
-        "--seed", type=int, default=7, help="seed of the generated 23-ward catalogue when no file"
+        "--seed",
+        type=int,
+        default=7,
+        help="seed of the catalogue generated for the municipality list when no file",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="TCP port (8765; 0 = any)")
@@ -812,7 +815,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.catalogue:
         packages = read_catalogue(args.catalogue)
     else:
-        packages = generate_catalogue(TOKYO_WARD_CODES, seed=args.seed)
+        packages = generate_catalogue([ward.code for ward in load_wards()], seed=args.seed)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     with CkanServer(packages, host=args.host, port=args.port) as server:
         print(server.base_url, flush=True)

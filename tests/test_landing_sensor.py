@@ -194,7 +194,7 @@ def test_a_file_still_being_written_is_recorded_as_settling_until_it_settles(
 
 
 def test_a_file_not_recognised_before_is_asked_for_once_it_is_an_export(ticks: Ticks) -> None:
-    # Recorded while its ward was missing from seeds/wards.csv; the ward has been added since.
+    # Recorded while its ward was missing from the municipality list; the ward has been added since.
     name = write_roster(ticks.landing, "20250401")
     version = ticks.ledger.hash_files(ticks.landing, [ticks.landing / name])[ticks.landing / name]
     ticks.ledger.record(version, "not_recognised", "ward code 131016 is not a configured ward")

@@ -140,7 +140,7 @@ def classify(
         return Unrecognised(path, str(error))
     if export.ward_code not in ward_codes:
         return Unrecognised(
-            path, f"ward code {export.ward_code} is not a configured ward (seeds/wards.csv)"
+            path, f"ward code {export.ward_code} is not a configured ward (the municipality list)"
         )
     return export
 

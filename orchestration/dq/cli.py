@@ -64,7 +64,7 @@ def resolve_ward(text: str, wards: Sequence[Ward]) -> Ward:
         names = {ward.code, ward.name_en.casefold(), ward.name_ja, ward.name_ja.removesuffix("区")}
         if wanted in names:
             return ward
-    raise UsageError(f"unknown ward {text!r}: give a code or name from seeds/wards.csv")
+    raise UsageError(f"unknown ward {text!r}: give a code or name of the municipality list")
 
 
 def resolve_dataset(text: str, tables: Sequence[str]) -> str:

@@ -49,8 +49,9 @@ NEXT_STEPS = {
     "vanished": "Removed from the landing zone before a run read it: drop it again if it was "
     "meant to load.",
     NOT_RECOGNISED: "No contract reads it: rename or move it to "
-    "<system>/<ward_code>_<dataset>_<YYYYMMDD>.csv, or remove it; if only seeds/wards.csv "
-    "lacked the ward, add it there: the landing sensor reads the file at its next tick.",
+    "<system>/<ward_code>_<dataset>_<YYYYMMDD>.csv, or remove it; if only the municipality "
+    "list (wards.csv) lacked the ward, add it there: the landing sensor reads the file at its "
+    "next tick.",
     RUN_FAILED: "Runs died reading it (three attempts): open the run's logs in Dagster, fix "
     "the cause, then `dxkpi-dq reprocess {path}`.",
     "requested": "A run was asked for and has not recorded an outcome yet: wait for it (the "
