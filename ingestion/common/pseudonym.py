@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import os
 import threading
+from collections import OrderedDict
 
 from ingestion.common.text import normalise_code
 
@@ -39,12 +40,14 @@ class PseudonymCache:
 
     Entries are keyed by the key's full fingerprint, the ward and the staff number, so a
     Pseudonymiser with another key never reuses a value made with the old one. When full, the
-    oldest entries go first (a dict keeps insertion order).
+    oldest entries go first. An OrderedDict, not a dict: taking a dict's first key walks past
+    every entry deleted before it, so a full cache evicting on each new number (a national
+    sample has 1M staff) cost time quadratic in the evictions (100,000 puts: 5.8 s).
     """
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size = size
-        self._values: dict[tuple[str, str, str], str] = {}
+        self._values: OrderedDict[tuple[str, str, str], str] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, entry: tuple[str, str, str]) -> str | None:
@@ -56,7 +59,7 @@ class PseudonymCache:
         with self._lock:
             self._values[entry] = pseudonym
             while len(self._values) > self.size:
-                del self._values[next(iter(self._values))]
+                self._values.popitem(last=False)
 
     def clear(self) -> None:
         """Forget every pseudonym."""
