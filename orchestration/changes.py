@@ -139,7 +139,12 @@ def stale_assets(
     keys = [key for key in graph.toposorted_asset_keys if key in wanted]
     parents = {parent for key in keys for parent in graph.get(key).parent_keys}
     latest = instance.get_latest_materialization_events([*keys, *parents])
-    refused = failed_error_checks(instance, graph, keys)
+    checks = [check for key in keys for check in graph.get(key).check_keys]
+    refused = {
+        check.asset_key
+        for check, evaluation in failed_checks(instance, checks).items()
+        if evaluation.severity == dg.AssetCheckSeverity.ERROR
+    }
     stale: set[dg.AssetKey] = set()
     for key in keys:  # inputs first
         built = latest.get(key)
@@ -154,20 +159,15 @@ def stale_assets(
     return stale
 
 
-def failed_error_checks(
-    instance: dg.DagsterInstance, graph: dg.AssetGraph, keys: Iterable[dg.AssetKey]
-) -> set[dg.AssetKey]:
-    """The assets whose latest evaluation of some check failed with severity ERROR."""
-    checks = [check for key in keys for check in graph.get(key).check_keys]
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(checks)
-    failed: set[dg.AssetKey] = set()
+def failed_checks(
+    instance: dg.DagsterInstance, checks: Iterable[dg.AssetCheckKey]
+) -> dict[dg.AssetCheckKey, dg.AssetCheckEvaluation]:
+    """The checks among `checks` whose latest evaluation failed, with that evaluation."""
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(checks))
+    failed: dict[dg.AssetCheckKey, dg.AssetCheckEvaluation] = {}
     for check, record in latest.items():
         event = record.event.dagster_event if record.event is not None else None
         evaluation = event.event_specific_data if event is not None else None
-        if (
-            isinstance(evaluation, dg.AssetCheckEvaluation)
-            and not evaluation.passed
-            and evaluation.severity == dg.AssetCheckSeverity.ERROR
-        ):
-            failed.add(check.asset_key)
+        if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
+            failed[check] = evaluation
     return failed

@@ -14,6 +14,7 @@ import duckdb
 from dagster_dbt import get_asset_key_for_model
 
 from orchestration.assets.dbt import dxkpi_dbt_assets, follows_its_inputs
+from orchestration.changes import failed_checks
 from orchestration.dq import publication_tables
 from orchestration.resources import (
     LandingZoneResource,
@@ -48,11 +49,8 @@ def failing_blocking_checks(instance: dg.DagsterInstance) -> list[str]:
     the UI, say) must look at the latest evaluations itself.
     """
     blocking = [spec.key for spec in dxkpi_dbt_assets.check_specs if spec.blocking]
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(blocking)
     return sorted(
-        f"{key.asset_key.to_user_string()}:{key.name}"
-        for key, record in latest.items()
-        if record.status.value == "FAILED"  # the record status enum is not public API
+        f"{key.asset_key.to_user_string()}:{key.name}" for key in failed_checks(instance, blocking)
     )
 
 
