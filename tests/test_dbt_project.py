@@ -404,6 +404,41 @@ def test_a_null_fails_its_models_not_null_test_naming_the_column(
         assert con.execute(compiled.read_text()).fetchall() == [("status", 1)]
 
 
+@pytest.mark.parametrize(
+    ("indicator_id", "value", "fails"),
+    [
+        # a BPR that left the weighted minutes higher: a legitimate negative reduction
+        ("m1_kgi_routine_task_time_reduction", -2.3, False),
+        ("m1_kgi_routine_task_time_reduction", 100.5, True),
+        ("m1_ksi_basic_training_completion", -0.1, True),
+        ("m1_ksi_basic_training_completion", 100.1, True),
+        ("m1_kpi_proposal_growth", 250.0, False),
+        ("m1_kpi_proposal_growth", -100.5, True),
+        ("m2_ksi_certified_dx_leader_ratio", 140.0, False),
+    ],
+)
+def test_the_percent_rate_test_bounds_each_rate_by_its_definition(
+    builds: Builds, tmp_path: Path, indicator_id: str, value: float, fails: bool
+) -> None:
+    # GIVEN the compiled rate test, and a copy of the warehouse where one rate has `value`
+    (compiled,) = (builds.work_dir / "target" / "compiled").rglob(
+        "assert_percent_rates_within_their_bounds.sql"
+    )
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(builds.warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        assert con.execute(compiled.read_text()).fetchall() == []
+        con.execute(
+            "update marts.fct_kpi_values set value = ? where indicator_id = ? and ward_code = ? "
+            "and fiscal_year = 2024",
+            [value, indicator_id, MINATO],
+        )
+        # THEN only a value its definition cannot give fails, naming the indicator
+        sql = f"select indicator_id from ({compiled.read_text()})"
+        failed = [row[0] for row in con.execute(sql).fetchall()]
+    assert failed == ([indicator_id] if fails else [])
+
+
 def test_indicators_seed_matches_the_specification() -> None:
     if not INDICATORS_SPEC.exists():
         pytest.skip(f"{INDICATORS_SPEC} is not beside the repository")
