@@ -20,6 +20,7 @@ from orchestration.bench import cells, report
 from orchestration.bench.floor import decode, find_header, read_column, run_floor
 from orchestration.bench.floor_kpis import INDICATOR_IDS
 from orchestration.bench.harness import (
+    _arguments,
     compare,
     pipeline_stage,
     run_timeline,
@@ -289,3 +290,11 @@ def test_the_figures_are_plain_json() -> None:
     assert figures["cold"]["stages"]["raw/hr_staff"] == 24.0
     assert figures["comparisons"][1]["mismatches"] == ["a: 1 vs 2"]
     assert report.ratio(None, 1.0) == "-" and report.ratio(3.0, 0.0) == "-"
+
+
+def test_a_relative_work_folder_is_made_absolute_for_dagster_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Dagster refuses a relative DAGSTER_HOME, and the runs put theirs under --work.
+    monkeypatch.chdir(tmp_path)
+    assert _arguments(["--work", "data/bench"]).work == tmp_path / "data" / "bench"

@@ -336,9 +336,15 @@ def compare(what: str, expected: Values, found: Values, keys: set[Key] | None = 
 # -- the whole bench ---------------------------------------------------------------------------
 
 
+def work_folder(text: str) -> Path:
+    """--work as an absolute path: the runs set DAGSTER_HOME under it, which Dagster refuses
+    when relative."""
+    return Path(text).resolve()
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--work", type=Path, default=REPO_ROOT / "data" / "bench")
+    parser.add_argument("--work", type=work_folder, default=REPO_ROOT / "data" / "bench")
     add_generator_arguments(parser)
     return parser.parse_args(argv)
 

@@ -45,6 +45,7 @@ from orchestration.bench.harness import (
     run_pipeline,
     say,
     truth_values,
+    work_folder,
 )
 from orchestration.bench.report import Comparison, RunFigures
 from orchestration.instance import write_instance_config
@@ -262,7 +263,7 @@ def failures(figures: NationalFigures) -> list[str]:
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--work", type=Path, default=REPO_ROOT / "data" / "bench-national")
+    parser.add_argument("--work", type=work_folder, default=REPO_ROOT / "data" / "bench-national")
     parser.add_argument("--municipalities", type=int, default=200)
     parser.add_argument(
         "--staff", type=parse_range, default="4000-6000", help="staff per municipality"
