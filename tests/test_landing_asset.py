@@ -5,21 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
-from roster_files import write_roster
+import pytest
+from roster_files import HEADER, write_roster
 
+from ingestion.common.ingest import Status
+from ingestion.common.ledger import Ledger
 from ingestion.hr.contract import STAFF
-from orchestration.assets.landing import build_landing_asset
+from orchestration.assets import landing as landing_module
+from orchestration.assets.landing import build_landing_asset, ingest_dataset
 from orchestration.resources import LandingZoneResource, WarehouseResource
+
+
+def resources(tmp_path: Path) -> dict[str, dg.ConfigurableResource]:
+    return {
+        "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
+        "landing": LandingZoneResource(path=str(tmp_path / "landing")),
+    }
 
 
 def materialise(tmp_path: Path) -> dict[str, dg.AssetCheckResult]:
     asset = build_landing_asset(STAFF)
-    context = dg.build_asset_context(
-        resources={
-            "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
-            "landing": LandingZoneResource(path=str(tmp_path / "landing")),
-        }
-    )
+    context = dg.build_asset_context(resources=resources(tmp_path))
     results = list(asset(context))
     return {r.check_name: r for r in results if isinstance(r, dg.AssetCheckResult)}
 
@@ -43,3 +49,51 @@ def test_checks_follow_a_refused_file_until_it_is_corrected(tmp_path: Path) -> N
     write_roster(landing, "20250501", "課長級")
     third = materialise(tmp_path)
     assert third["expectation_suite"].passed and third["outstanding_rejections"].passed
+
+
+def write_roster_with_one_bad_grade(landing: Path, day: str) -> None:
+    """30 staff, the last with a grade outside the list: that row is quarantined."""
+    rows = [f"{n:06d},甲,コウ,0100,総務部,係員,主事,正規,2015/4/{day[5]}," for n in range(1, 30)]
+    rows.append("000030,乙,オツ,0100,総務部,局長,主事,正規,2015/4/1,")
+    path = landing / "hr" / f"131016_staff_{day}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes("\r\n".join([HEADER, *rows]).encode("cp932"))
+
+
+def test_outcomes_are_recorded_as_the_run_goes_and_only_their_counts_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN three rosters with a quarantined row each, and a ledger written two files at a time
+    for day in ("20250401", "20250501", "20250601"):
+        write_roster_with_one_bad_grade(tmp_path / "landing", day)
+    monkeypatch.setattr(landing_module, "LEDGER_BATCH", 2)
+    transactions: list[int] = []
+    record_outcomes = Ledger.record_outcomes
+
+    def counting(self: Ledger, outcomes: object, run_id: str | None = None) -> None:
+        recorded = list(outcomes)  # type: ignore[call-overload]
+        transactions.append(len(recorded))
+        record_outcomes(self, recorded, run_id)
+
+    monkeypatch.setattr(Ledger, "record_outcomes", counting)
+    landing = LandingZoneResource(path=str(tmp_path / "landing"))
+
+    # WHEN the dataset is ingested
+    outcomes = ingest_dataset(
+        STAFF,
+        WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
+        landing,
+        dg.get_dagster_logger(),
+    )
+
+    # THEN the ledger got the files as they were done, with every row finding
+    assert [n for n in transactions if n] == [2, 1]
+    ledger = landing.ledger()
+    for outcome in outcomes:
+        (entry,) = ledger.entries(outcome.source_file)
+        rules = [(f.line, f.rule) for f in ledger.findings(entry.path, entry.sha256)]
+        assert rules == [(31, "value_not_in_set")]
+    # AND the run keeps each file's counts, not its rows
+    assert [(o.status, o.rows_loaded, o.rows_quarantined, o.row_problems) for o in outcomes] == [
+        (Status.LOADED, 29, 1, [])
+    ] * 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
@@ -118,11 +118,21 @@ class ExportOutcome:
     rows_read: int = 0
     warnings: list[Finding] = field(default_factory=list)
     refusal: Finding | None = None
+    # Set by `summary()`, which drops the rows behind the count.
+    quarantined: int | None = None
 
     @property
     def rows_quarantined(self) -> int:
         """Rows set aside by a row rule (of a loaded file, or that led to a refusal)."""
+        if self.quarantined is not None:
+            return self.quarantined
         return len({problem.source_row for problem in self.row_problems})
+
+    def summary(self) -> ExportOutcome:
+        """This outcome without its row problems and warnings, their counts kept: what a run
+        holds of each file once the findings are recorded, so that its memory does not grow
+        with the rows of a large batch (a 1% dirty national history has about 600k)."""
+        return replace(self, row_problems=[], warnings=[], quarantined=self.rows_quarantined)
 
     def findings(self) -> list[Finding]:
         """Everything found in the file: why it was refused, rows set aside, warnings."""
@@ -367,7 +377,39 @@ def ingest_exports(
     max_share: float | None = None,
     again: Collection[Path] = (),
 ) -> list[ExportOutcome]:
+    """Read, check and load exports of one dataset (see `iter_ingest_exports`)."""
+    return list(
+        iter_ingest_exports(
+            con,
+            paths,
+            contract,
+            validate,
+            pseudonyms,
+            loaded_at,
+            expected,
+            row_rules,
+            max_share,
+            again,
+        )
+    )
+
+
+def iter_ingest_exports(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[Path],
+    contract: DatasetContract,
+    validate: Validator,
+    pseudonyms: Pseudonymiser,
+    loaded_at: datetime,
+    expected: Mapping[Path, str] | None = None,
+    row_rules: RowRules | None = None,
+    max_share: float | None = None,
+    again: Collection[Path] = (),
+) -> Iterator[ExportOutcome]:
     """Read, check and load exports of one dataset; never write anything for a file that fails.
+
+    Yields each file's outcome once it is final (after its chunk is checked and loaded), so a
+    caller can record and drop them as they come.
 
     `expected` maps paths to the content hash a sensor asked for (see `_read_if_new`).
     Rows that break a parsing rule or one of `row_rules` are quarantined (left out, named in
@@ -387,28 +429,27 @@ def ingest_exports(
     check_pseudonym_key(con, pseudonyms.fingerprint())
     books = _Bookkeeping(con, contract.table)
     share = max_quarantine_share() if max_share is None else max_share
-    outcomes: list[ExportOutcome] = []
     pending: dict[str, _ReadExport] = {}
     rows = 0
     for path in paths:
         wanted = expected.get(path) if expected else None
         item = _read_if_new(books, path, contract, pseudonyms, loaded_at, wanted, path in again)
         if isinstance(item, ExportOutcome):
-            outcomes.append(item)
+            yield item
             continue
         item = _quarantine(item, contract, row_rules)
         refusal = _breaker_refusal(item, share)
         if refusal is not None:
-            outcomes.append(_refuse_untrustworthy(books, item, refusal))
+            yield _refuse_untrustworthy(books, item, refusal)
             continue
         if pending and rows + len(item.export.frame) > CHUNK_ROWS:
             # Check what waits before this file would take the chunk past its size: a chunk
             # then fits one batch of the suite, not one batch and a file left over.
-            outcomes += _check_and_load(books, pending, validate)
+            yield from _check_and_load(books, pending, validate)
             pending, rows = {}, 0
         pending[item.landing_file.name] = item
         rows += len(item.export.frame)
-    return outcomes + _check_and_load(books, pending, validate)
+    yield from _check_and_load(books, pending, validate)
 
 
 def ingest_export(

@@ -17,7 +17,7 @@ from pydantic import Field
 from expectations import docs, run_suite_per_file
 from expectations.row_rules import broken_row_rules
 from ingestion.common.contract import DatasetContract
-from ingestion.common.ingest import ExportOutcome, Status, ingest_exports
+from ingestion.common.ingest import ExportOutcome, Status, iter_ingest_exports
 from ingestion.common.landing import Unrecognised, table_of
 from ingestion.common.ledger import (
     NOT_RECOGNISED,
@@ -37,6 +37,8 @@ from orchestration.settings import WAREHOUSE_POOL
 SUITE_CHECK = "expectation_suite"
 ROW_CHECK = "file_warnings"
 OUTSTANDING_CHECK = "outstanding_rejections"
+# Outcomes recorded in the ledger (and logged) per transaction, as a run goes.
+LEDGER_BATCH = 200
 
 
 def raw_asset_key(table: str) -> dg.AssetKey:
@@ -207,13 +209,27 @@ def ingest_dataset(
 ) -> list[ExportOutcome]:
     """Ingest the named exports of one dataset, or every complete one not loaded yet.
 
-    Each outcome is written to the landing ledger against the file version it concerns.
+    Each outcome is written to the landing ledger against the file version it concerns, as the
+    files are done (`LEDGER_BATCH` at a time), and logged. What is returned are the outcomes'
+    summaries: their row problems are in the ledger and `ops.row_problems`, not held for the
+    whole run.
     """
     pseudonyms = Pseudonymiser.from_environment()
     docs.configure(Path(landing.data_docs_dir) if landing.data_docs_dir else None)
     paths, expected = _exports_to_read(contract, landing, files, log)
+    ledger = landing.ledger()
+    kept: list[ExportOutcome] = []
+    recording: list[ExportOutcome] = []
+
+    def record() -> None:
+        ledger.record_outcomes((ledger_outcome(o) for o in recording if o.file_sha256), run_id)
+        for outcome in recording:
+            _log_outcome(log, outcome)
+        kept.extend(outcome.summary() for outcome in recording)
+        recording.clear()
+
     with warehouse.connect() as con:
-        outcomes = ingest_exports(
+        for outcome in iter_ingest_exports(
             con,
             paths,
             contract,
@@ -223,14 +239,12 @@ def ingest_dataset(
             expected,
             broken_row_rules,
             again={Path(landing.path) / name for name in reprocess or ()},
-        )
-    landing.ledger().record_outcomes(
-        (ledger_outcome(o) for o in outcomes if o.file_sha256),
-        run_id,
-    )
-    for outcome in outcomes:
-        _log_outcome(log, outcome)
-    return outcomes
+        ):
+            recording.append(outcome)
+            if len(recording) >= LEDGER_BATCH:
+                record()
+    record()
+    return kept
 
 
 def build_landing_asset(contract: DatasetContract) -> dg.AssetsDefinition:
