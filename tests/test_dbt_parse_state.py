@@ -4,6 +4,7 @@ and target/ stays bounded."""
 import importlib.metadata
 import os
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster_dbt.core.resource
@@ -29,6 +30,31 @@ def test_the_dbt_version_comes_from_the_installed_package(monkeypatch: pytest.Mo
     monkeypatch.setattr(subprocess, "check_output", no_subprocess)
     resource = DxkpiDbtCli(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
     assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
+
+
+def test_no_dbt_adapter_is_loaded_into_the_dagster_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dbt.adapters.factory
+
+    registered: list[object] = []
+    monkeypatch.setattr(
+        dbt.adapters.factory, "register_adapter", lambda *args: registered.append(args)
+    )
+
+    class OnlyTheVersion(DxkpiDbtCli):
+        """The resource with dagster-dbt's adapter set-up back."""
+
+        def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> object:
+            return dagster_dbt.core.resource.DbtCliResource._initialize_dbt_core_adapter(self, args)
+
+    # dagster-dbt loads one for every invocation, before starting dbt
+    OnlyTheVersion(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(["--version"]).wait()
+    assert len(registered) == 1
+    # ours starts dbt without it, and dbt runs
+    invocation = DxkpiDbtCli(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+    assert invocation.cli(["--version"]).wait().is_successful()
+    assert len(registered) == 1
 
 
 def _invocation(target: Path, number: int, state: bytes | None) -> Path:
