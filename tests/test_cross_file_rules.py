@@ -505,5 +505,5 @@ def test_a_failed_check_carries_the_rows_dbt_stored_for_it() -> None:
     rows = told.metadata["failing_rows"].value
     assert "131016" in rows and "hr/131016_staff_20250501.csv" in rows
     assert told.metadata["failed_row_count"].value == 1 and not told.passed
-    other = failed._replace(check_name="not_null_stg_hr__staff_staff_id")
+    other = failed._replace(check_name="integrity_stg_hr__staff")
     assert with_failing_rows(con, other) == other  # no stored failures: unchanged

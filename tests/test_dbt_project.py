@@ -385,23 +385,37 @@ def test_scenario_open_data_benchmark(builds: Builds) -> None:
     ]
 
 
-def test_a_null_fails_its_models_not_null_test_naming_the_column(
+def test_a_null_or_a_repeated_key_fails_the_models_integrity_test_naming_it(
     builds: Builds, tmp_path: Path
 ) -> None:
-    # GIVEN the compiled not-null test of fct_kpi_values, and a copy of the warehouse where
-    # one KPI row lost its status
-    (compiled,) = (builds.work_dir / "target" / "compiled").rglob("not_null_fct_kpi_values.sql")
+    # GIVEN the compiled integrity test of fct_kpi_values, and a copy of the warehouse
+    (compiled,) = (builds.work_dir / "target" / "compiled").rglob("integrity_fct_kpi_values.sql")
     copy = tmp_path / "warehouse.duckdb"
     shutil.copyfile(builds.warehouse, copy)
     with duckdb.connect(str(copy)) as con:
-        # THEN it passes on the build, and fails on the copy with the column and its count
+        # THEN it passes on the build
         assert con.execute(compiled.read_text()).fetchall() == []
+        # WHEN one KPI row loses its status and another one is repeated
         con.execute(
             "update marts.fct_kpi_values set status = null where rowid = (select min(rowid) "
             "from marts.fct_kpi_values)"
         )
-        # The copy has the same file name, hence the database name the compiled SQL uses.
-        assert con.execute(compiled.read_text()).fetchall() == [("status", 1)]
+        con.execute(
+            "insert into marts.fct_kpi_values select * from marts.fct_kpi_values "
+            "where ward_code = ? and fiscal_year = 2024 and indicator_id = 'ctx_open_datasets'",
+            [MINATO],
+        )
+        # THEN it fails with the column and its count, and the key with its repeated value
+        # (the copy has the same file name, hence the database name the compiled SQL uses)
+        assert sorted(con.execute(compiled.read_text()).fetchall()) == [
+            (
+                "duplicate key",
+                "ward_code, fiscal_year, indicator_id",
+                1,
+                f"{MINATO} | 2024 | ctx_open_datasets",
+            ),
+            ("null", "status", 1, None),
+        ]
 
 
 @pytest.mark.parametrize(
