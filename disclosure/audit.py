@@ -11,21 +11,22 @@ the unknowns by +-1 the equations are those of a bipartite network (one node per
 per cell), whose matrix is totally unimodular: with whole-number counts every optimum is a whole
 number, so an interval narrower than 1 means a cell known exactly. (The equations of the total
 row and the total column follow from the others; they are kept, as an intruder would.)
+
+The suppression itself only needs to know which cells can move by 1 (:func:`movable_cells`),
+which the same network answers by a search for cycles, without a solver.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict, deque
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linprog
 
 from disclosure.tables import line_signs
 
 _TOLERANCE = 1e-6
-# Distinct, generic weights make a weighted-sum objective move every cycle that can move.
-_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,15 @@ def feasible_ranges(
 def movable_cells(values: np.ndarray, suppressed: np.ndarray, to_check: np.ndarray) -> np.ndarray:
     """Which suppressed cells the intruder cannot pin down (interval of width >= 1).
 
-    The same linear program as :func:`feasible_ranges`, asked a cheaper question. The true
-    table is a feasible point, so a cell is safe as soon as some feasible point moves it by 1
-    from its true value; with whole-number counts (optima are whole numbers) that is also
-    necessary. Each unknown is therefore capped at its true value + 1, which keeps every
-    program bounded, and every solution found is recorded for all cells of the group: two
-    weighted-sum programs usually move most cells at once, and per-cell programs only run for
-    the cells still unproven.
+    The question :func:`feasible_ranges` answers by linear programming, answered on the
+    network instead. A move of the suppressed cells that keeps every published cell and
+    every total is a circulation on the graph of lines (one node per row and per column, one
+    arc per suppressed cell, directed by the signs of its two equations); with whole-number
+    counts, a cell can move by 1 exactly when one unit can go round a cycle through it: a
+    step along an arc raises that count, a step against it lowers it and needs a count >= 1.
+    So a cell is safe when the other suppressed cells lead back from one end of its arc to the
+    other, in a direction its own count allows. (A move of some size >= 1 decomposes into
+    such cycles, and the cycle through the cell alone moves it by 1.)
 
     Args:
         values: The (R+1) x (C+1) table with margins, true values everywhere.
@@ -93,16 +96,51 @@ def movable_cells(values: np.ndarray, suppressed: np.ndarray, to_check: np.ndarr
 
     Returns:
         Boolean mask of the cells of ``to_check`` shown to move by at least 1.
+
+    Raises:
+        ValueError: As :func:`feasible_ranges`.
     """
     values, suppressed = _checked(values, suppressed)
+    _published_rests(values, suppressed)
+    row_sign, column_sign = line_signs(values.shape)
+    raises = np.outer(column_sign, row_sign) > 0  # does row -> column raise the count?
+    n_rows = values.shape[0]
+    steps: dict[int, list[tuple[int, tuple[int, int]]]] = defaultdict(list)
+    for row, column in np.argwhere(suppressed):
+        cell = (int(row), int(column))
+        lowers = values[cell] >= 1
+        if raises[cell] or lowers:
+            steps[cell[0]].append((n_rows + cell[1], cell))
+        if not raises[cell] or lowers:
+            steps[n_rows + cell[1]].append((cell[0], cell))
     movable = np.zeros(values.shape, dtype=bool)
-    for program in _programs(values, suppressed):
-        rows, columns = program.cells[:, 0], program.cells[:, 1]
-        targets = np.asarray(to_check, dtype=bool)[rows, columns]
-        if targets.any():
-            moved = _moved_in(program, values[rows, columns], targets)
-            movable[rows[moved], columns[moved]] = True
+    for row, column in np.argwhere(suppressed & np.asarray(to_check, dtype=bool)):
+        cell = (int(row), int(column))
+        row_node, column_node = cell[0], n_rows + cell[1]
+        lowers = values[cell] >= 1
+        movable[cell] = (
+            (raises[cell] or lowers) and _leads(steps, column_node, row_node, cell)
+        ) or ((not raises[cell] or lowers) and _leads(steps, row_node, column_node, cell))
     return movable
+
+
+def _leads(
+    steps: dict[int, list[tuple[int, tuple[int, int]]]],
+    source: int,
+    target: int,
+    avoided: tuple[int, int],
+) -> bool:
+    """Whether the steps lead from ``source`` to ``target`` without the cell ``avoided``."""
+    seen, waiting = {source}, deque([source])
+    while waiting:
+        for node, cell in steps[waiting.popleft()]:
+            if cell == avoided or node in seen:
+                continue
+            if node == target:
+                return True
+            seen.add(node)
+            waiting.append(node)
+    return False
 
 
 def suppressed_groups(suppressed: np.ndarray) -> list[np.ndarray]:
@@ -147,10 +185,7 @@ def _checked(values: np.ndarray, suppressed: np.ndarray) -> tuple[np.ndarray, np
 def _programs(values: np.ndarray, suppressed: np.ndarray) -> list[_Program]:
     """One linear program per group of suppressed cells; check the fully published lines."""
     row_sign, column_sign = line_signs(values.shape)
-    published = np.where(suppressed, 0.0, values)
-    row_rest = published @ row_sign
-    column_rest = column_sign @ published
-    _check_published_lines(row_rest, suppressed.any(axis=1), column_rest, suppressed.any(axis=0))
+    row_rest, column_rest = _published_rests(values, suppressed)
     programs = []
     for cells in suppressed_groups(suppressed):
         rows, columns = np.unique(cells[:, 0]), np.unique(cells[:, 1])
@@ -163,6 +198,17 @@ def _programs(values: np.ndarray, suppressed: np.ndarray) -> list[_Program]:
     return programs
 
 
+def _published_rests(values: np.ndarray, suppressed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the published cells add to each row's and column's equation; raise ValueError
+    when a fully published line does not add up."""
+    row_sign, column_sign = line_signs(values.shape)
+    published = np.where(suppressed, 0.0, values)
+    row_rest = published @ row_sign
+    column_rest = column_sign @ published
+    _check_published_lines(row_rest, suppressed.any(axis=1), column_rest, suppressed.any(axis=0))
+    return row_rest, column_rest
+
+
 def _check_published_lines(
     row_rest: np.ndarray, row_open: np.ndarray, column_rest: np.ndarray, column_open: np.ndarray
 ) -> None:
@@ -173,6 +219,9 @@ def _check_published_lines(
 
 def _optimum(program: _Program, objective: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
     """Minimise ``objective @ x`` over the group; None when unbounded."""
+    # Imported here: SciPy takes about a second to import, and only this audit needs it.
+    from scipy.optimize import linprog
+
     bounds = np.column_stack([np.zeros(len(upper)), upper])
     result = linprog(objective, A_eq=program.a_eq, b_eq=program.b_eq, bounds=bounds, method="highs")
     if result.status == 0:
@@ -206,31 +255,6 @@ def _ranges_of(program: _Program) -> dict[tuple[int, int], tuple[float, float]]:
         high = math.inf if top is None else top[k]
         ranges[(int(row), int(column))] = (_snapped(low), _snapped(high))
     return ranges
-
-
-def _moved_in(program: _Program, truth: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Targets of one group that some feasible point (capped at truth + 1) moves by 1."""
-    upper = truth + 1.0
-    low, high = truth.copy(), truth.copy()
-
-    def record(solution: np.ndarray | None) -> np.ndarray:
-        if solution is None:  # cannot happen: the caps bound the program
-            raise RuntimeError("capped audit program is unbounded")
-        np.minimum(low, solution, out=low)
-        np.maximum(high, solution, out=high)
-        return high - low >= 1.0 - _TOLERANCE
-
-    weights = np.where(targets, 1.0 + (np.arange(len(truth)) * _GOLDEN) % 1.0, 0.0)
-    moved = record(_optimum(program, -weights, upper))
-    moved = record(_optimum(program, weights, upper))
-    for k in np.flatnonzero(targets):
-        for direction in (-1.0, 1.0):
-            if moved[k]:
-                break
-            objective = np.zeros(len(truth))
-            objective[k] = direction
-            moved = record(_optimum(program, objective, upper))
-    return moved & targets
 
 
 def _snapped(value: float) -> float:

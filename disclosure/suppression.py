@@ -158,7 +158,7 @@ def complete_lines(costs: np.ndarray, suppressed: np.ndarray) -> np.ndarray:
 def protect_unsafe(
     values: np.ndarray, costs: np.ndarray, primary: np.ndarray, suppressed: np.ndarray
 ) -> np.ndarray:
-    """Audit the pattern by linear programming and add a protecting cycle where it fails.
+    """Audit the pattern (`movable_cells`) and add a protecting cycle where it fails.
 
     Args:
         values: The table with margins.

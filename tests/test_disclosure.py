@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -15,6 +17,7 @@ from disclosure import (
     suppress,
     suppress_frame,
 )
+from disclosure.audit import movable_cells
 from disclosure.suppression import complete_lines, suppression_costs
 from disclosure.tables import with_margins
 
@@ -74,6 +77,24 @@ def test_suppress_rejects_what_is_not_a_table_of_counts(counts: object) -> None:
 
 
 # --- the LP audit --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_cycle_search_finds_the_cells_the_linear_programs_cannot_pin(seed: int) -> None:
+    # GIVEN random tables of counts (zeros and ones included) and random withheld cells
+    rng = np.random.default_rng(seed)
+    for _ in range(25):
+        shape = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
+        values = with_margins(rng.integers(0, 4, shape) * rng.integers(0, 2, shape))
+        suppressed = rng.random(values.shape) < rng.uniform(0.2, 0.7)
+        if not suppressed.any():
+            continue
+        # WHEN the network says which cells move by 1
+        movable = movable_cells(values, suppressed, suppressed)
+        # THEN they are the cells whose interval, by linear programming, is 1 wide or more
+        ranges = feasible_ranges(np.where(suppressed, np.nan, values), suppressed)
+        wide = {cell for cell, (low, high) in ranges.items() if high - low >= 1 - 1e-6}
+        assert {(int(i), int(j)) for i, j in np.argwhere(movable)} == wide
 
 
 def test_feasible_ranges_recovers_a_lone_suppressed_interior_cell_exactly() -> None:
@@ -434,3 +455,18 @@ def test_suppress_frame_keeps_a_public_total_row() -> None:
     result = suppress_frame(frame, "ward", "grade", "status", public_total_row=True)
     total = result[result["grade"] == "計"]
     assert not total["is_suppressed"].any() and total["people"].tolist() == [175, 7, 182]
+
+
+def test_suppression_runs_without_importing_scipy() -> None:
+    # SciPy costs about a second to import in every dbt build; only the LP audit needs it.
+    script = (
+        "import sys, numpy as np\n"
+        "from disclosure import suppress\n"
+        "table = suppress(np.array([[2, 30, 40], [35, 1, 50], [44, 52, 3]]))\n"
+        "assert table.suppressed.sum() > 3\n"
+        "print('scipy' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
