@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from expectations import run_suite, run_suite_per_file, runner
 from ingestion.common import ledger as ledger_module
 from ingestion.common.ingest import Status, ingest_exports
 from ingestion.common.ledger import Ledger
-from ingestion.common.loader import ensure_ops_schema, load_export
+from ingestion.common.loader import CheckedExport, ensure_ops_schema, load_export, load_exports
 from ingestion.common.problems import RowProblem
 from ingestion.common.schema import ensure_raw_schema
 from ingestion.hr.contract import STAFF
@@ -273,6 +273,90 @@ def test_a_failed_load_leaves_nothing_of_its_file(
         for table in ("raw.hr_staff", "ops.row_problems", "ops.file_loads")
     ]
     assert after == before
+
+
+def _checked(day: int, ids: list[str], digest: str, problem_rows: list[int]) -> CheckedExport:
+    export = Export(EXPORT.ward_code, date(2025, day, 1), f"hr/131016_staff_2025{day:02d}01.csv")
+    frame = _staff_frame(ids, digest).assign(source_file=export.name)
+    frame["reference_date"] = pd.Series([pd.Timestamp(export.reference_date)] * len(ids))
+    frame["reference_date"] = frame["reference_date"].astype("M8[s]")
+    problems = [replace(p, source_file=export.name) for p in _problems(problem_rows)]
+    return CheckedExport(export, digest, frame, problems, "cp932")
+
+
+def test_a_chunk_of_exports_is_written_in_one_transaction_by_one_scan(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # GIVEN an export loaded before, then a chunk: its correction and two new exports
+    load_exports(con, "hr_staff", [_checked(4, ["S1", "S2"], "a" * 64, [7])])
+    chunk = [
+        _checked(4, ["S3"], "b" * 64, []),
+        _checked(5, ["S4", "S5"], "c" * 64, [3]),
+        _checked(6, ["S6"], "d" * 64, [2, 9]),
+    ]
+    recording = Recording(con)
+
+    load_exports(recording, "hr_staff", chunk)
+
+    # THEN one commit, one insert of the rows, one of the row problems
+    inserts = [sql for sql in recording.statements if sql.startswith("insert into raw.")]
+    assert (recording.statements.count("commit"), len(inserts)) == (1, 1)
+    assert _table(con, "select staff_id, file_sha256 from raw.hr_staff order by 1") == [
+        ("S3", "b" * 64),
+        ("S4", "c" * 64),
+        ("S5", "c" * 64),
+        ("S6", "d" * 64),
+    ]
+    assert _table(con, "select file_sha256, source_row from ops.row_problems order by all") == [
+        ("c" * 64, 3),
+        ("d" * 64, 2),
+        ("d" * 64, 9),
+    ]
+    assert _table(con, "select file_sha256, rows_loaded from ops.file_loads order by 1") == [
+        ("b" * 64, 1),
+        ("c" * 64, 2),
+        ("d" * 64, 1),
+    ]
+
+
+def test_a_failure_in_a_chunk_leaves_nothing_of_any_of_its_exports(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    load_exports(con, "hr_staff", [_checked(4, ["S1"], "a" * 64, [5])])
+    before = [
+        _table(con, f"select * from {table} order by all")
+        for table in ("raw.hr_staff", "ops.row_problems", "ops.file_loads")
+    ]
+    chunk = [_checked(4, ["S2"], "b" * 64, []), _checked(5, ["S3"], "c" * 64, [1])]
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_exports(Recording(con, fail_on="insert into ops.row_problems"), "hr_staff", chunk)
+
+    after = [
+        _table(con, f"select * from {table} order by all")
+        for table in ("raw.hr_staff", "ops.row_problems", "ops.file_loads")
+    ]
+    assert after == before
+
+
+def test_frames_whose_types_differ_are_written_one_by_one_as_they_are(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # A retirement date column with no date at all is typed otherwise than one with dates;
+    # one frame of both would widen it to `object`.
+    with_date, without = _checked(4, ["S1"], "a" * 64, []), _checked(5, ["S2"], "b" * 64, [])
+    with_date.frame["retirement_date"] = pd.Series(["2025-03-31"], dtype="M8[s]")
+    without.frame["retirement_date"] = pd.Series([None], dtype="object")
+    recording = Recording(con)
+
+    load_exports(recording, "hr_staff", [with_date, without])
+
+    inserts = [sql for sql in recording.statements if sql.startswith("insert into raw.")]
+    assert len(inserts) == 2
+    assert _table(con, "select staff_id, retirement_date from raw.hr_staff order by 1") == [
+        ("S1", date(2025, 3, 31)),
+        ("S2", None),
+    ]
 
 
 def test_a_run_with_nothing_new_asks_the_warehouse_once(

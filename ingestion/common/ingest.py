@@ -17,11 +17,12 @@ import pandas as pd
 from ingestion.common.contract import DatasetContract
 from ingestion.common.landing import LandingFile, parse_landing_path
 from ingestion.common.loader import (
+    CheckedExport,
     ExportIdentity,
     LoadedFile,
     check_pseudonym_key,
     current_loads,
-    load_export,
+    load_exports,
     record_rejection,
     rejected_versions,
 )
@@ -166,8 +167,8 @@ class _Bookkeeping:
 
     Read once when a run starts and kept current as the run loads and refuses, rather than
     queried for each export: a run may look at every file of the landing zone, and a query
-    per file was most of the cost of a run with nothing new. `load_export` still reads the
-    key's load inside its own transaction before it writes.
+    per file was most of the cost of a run with nothing new. `load_exports` still reads each
+    key's load inside the transaction that writes it.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -189,20 +190,22 @@ class _Bookkeeping:
         record_rejection(self.con, self.table, source_file, digest, reason)
         self._rejected.add((source_file, digest))
 
-    def load(self, item: _ReadExport) -> None:
-        """Load a checked export in its own transaction (see `load_export`)."""
-        export = item.export
-        load_export(
-            self.con,
-            self.table,
-            item.landing_file,
-            item.digest,
-            export.frame,
-            export.problems,
-            export.encoding,
-        )
-        key = (item.landing_file.ward_code, item.landing_file.reference_date)
-        self._loads[key] = LoadedFile(item.landing_file.name, item.digest)
+    def load(self, items: Sequence[_ReadExport]) -> None:
+        """Load checked exports in one transaction (see `load_exports`)."""
+        checked = [
+            CheckedExport(
+                item.landing_file,
+                item.digest,
+                item.export.frame,
+                item.export.problems,
+                item.export.encoding,
+            )
+            for item in items
+        ]
+        load_exports(self.con, self.table, checked)
+        for item in items:
+            key = (item.landing_file.ward_code, item.landing_file.reference_date)
+            self._loads[key] = LoadedFile(item.landing_file.name, item.digest)
 
 
 def _read_if_new(
@@ -320,10 +323,11 @@ def _refuse_untrustworthy(books: _Bookkeeping, item: _ReadExport, reason: str) -
 def _check_and_load(
     books: _Bookkeeping, pending: dict[str, _ReadExport], validate: Validator
 ) -> list[ExportOutcome]:
-    """Check every pending export, then load the ones that pass, each in its own transaction."""
+    """Check every pending export, then load the ones that pass, in one transaction."""
     if not pending:
         return []
     checks = validate(books.table, {name: p.export.frame for name, p in pending.items()})
+    books.load([item for name, item in pending.items() if checks[name].success])
     outcomes = []
     for name, item in pending.items():
         export, check = item.export, checks[name]
@@ -346,7 +350,6 @@ def _check_and_load(
                 )
             )
             continue
-        books.load(item)
         status = Status.LOADED if item.previous is None else Status.REPLACED
         outcomes.append(
             ExportOutcome(

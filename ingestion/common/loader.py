@@ -9,6 +9,7 @@ the file currently loaded per key, `ops.file_rejections` the files refused, and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -134,6 +135,25 @@ def rejected_versions(con: duckdb.DuckDBPyConnection, table: str) -> set[tuple[s
     return {(name, digest) for name, digest in rows}
 
 
+@dataclass(frozen=True)
+class CheckedExport:
+    """An export ready to load: its rows passed the dataset's suite.
+
+    Attributes:
+        export: The export the frame was read from (a landing file or a catalogue snapshot).
+        digest: The SHA-256 of the export's bytes.
+        frame: Rows already checked by the dataset's suite, lineage columns included.
+        problems: Rows of the file that were left out, kept for the operator.
+        encoding: The encoding detected, recorded with the load.
+    """
+
+    export: ExportIdentity
+    digest: str
+    frame: pd.DataFrame
+    problems: list[RowProblem]
+    encoding: str
+
+
 def load_export(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -143,38 +163,61 @@ def load_export(
     problems: list[RowProblem],
     encoding: str,
 ) -> None:
-    """Replace the rows of this export's key by `frame`, in one transaction.
+    """Replace the rows of this export's key by `frame`, in one transaction (see
+    `load_exports`)."""
+    load_exports(con, table, [CheckedExport(export, digest, frame, problems, encoding)])
 
-    The old rows are deleted only when `ops.file_loads` holds a file for the key: a first load
-    (the usual case) writes without a delete, whose scan would grow with the table's history.
-    The frame and the row problems are each written by one scan of a DataFrame, not row by row.
-    Anything that fails rolls the whole file back.
+
+def load_exports(
+    con: duckdb.DuckDBPyConnection, table: str, exports: Sequence[CheckedExport]
+) -> None:
+    """Replace the rows of each export's key by its frame, all in one transaction.
+
+    The old rows of a key are deleted only when `ops.file_loads` holds a file for it: a first
+    load (the usual case) writes without a delete, whose scan would grow with the table's
+    history. Each frame and the row problems are written by scans of DataFrames, not row by
+    row. Anything that fails rolls every export of the call back: each is loaded whole or not
+    at all, and a chunk of small exports pays one commit, not one each.
 
     Args:
         con: A connection to the working warehouse.
         table: The raw table, e.g. `hr_staff`.
-        export: The export the frame was read from (a landing file or a catalogue snapshot).
-        digest: The SHA-256 of the export's bytes.
-        frame: Rows already checked by the dataset's suite, lineage columns included.
-        problems: Rows of the file that were left out, kept for the operator.
-        encoding: The encoding detected, recorded with the load.
+        exports: Exports of distinct keys (ward, reference date).
     """
     columns = [name for name, _ in LINEAGE_COLUMNS + DATASET_COLUMNS[table]]
     con.execute("begin transaction")
     try:
-        # Read inside the transaction, so the answer holds until the commit.
-        previous = current_load(con, table, export)
-        replacing = previous is not None
-        if previous is not None:
-            _forget_load(con, table, export, previous)
-        _insert_frame(con, f"{RAW_SCHEMA}.{table}", frame[columns])
-        rows = (len(frame), len(problems))
-        _record_load(con, table, export, digest, encoding, rows, replacing=replacing)
-        _insert_frame(con, "ops.row_problems", _row_problems_frame(problems, digest))
+        for item in exports:
+            # Read inside the transaction, so the answer holds until the commit.
+            previous = current_load(con, table, item.export)
+            if previous is not None:
+                _forget_load(con, table, item.export, previous)
+            rows = (len(item.frame), len(item.problems))
+            _record_load(
+                con,
+                table,
+                item.export,
+                item.digest,
+                item.encoding,
+                rows,
+                replacing=previous is not None,
+            )
+        for frame in _same_types([item.frame for item in exports], columns):
+            _insert_frame(con, f"{RAW_SCHEMA}.{table}", frame, columns)
+        problems = [(problem, item.digest) for item in exports for problem in item.problems]
+        _insert_frame(con, "ops.row_problems", _row_problems_frame(problems))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
+
+
+def _same_types(frames: list[pd.DataFrame], columns: list[str]) -> list[pd.DataFrame]:
+    """The frames' `columns` as one frame when their types agree (one scan instead of one per
+    frame); else the frames as they are, so no column is widened to `object` on the way."""
+    if len(frames) > 1 and len({tuple(frame.dtypes[columns]) for frame in frames}) == 1:
+        return [pd.concat([frame[columns] for frame in frames], ignore_index=True, copy=False)]
+    return frames
 
 
 def _forget_load(
@@ -190,11 +233,17 @@ def _forget_load(
     con.execute("delete from ops.row_problems where source_file = ?", [previous.source_file])
 
 
-def _insert_frame(con: duckdb.DuckDBPyConnection, target: str, frame: pd.DataFrame) -> None:
-    """Append a frame's rows to a table, matched by column name, in one scan of the frame."""
+def _insert_frame(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    frame: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Append a frame's rows (its `columns`, default all) to a table, matched by column name,
+    in one scan of the frame."""
     if frame.empty:
         return
-    column_list = ", ".join(frame.columns)
+    column_list = ", ".join(frame.columns if columns is None else columns)
     con.register("incoming_rows", frame)
     try:
         con.execute(f"insert into {target} ({column_list}) select {column_list} from incoming_rows")
@@ -202,16 +251,16 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, target: str, frame: pd.DataFra
         con.unregister("incoming_rows")
 
 
-def _row_problems_frame(problems: list[RowProblem], digest: str) -> pd.DataFrame:
-    """The rows of `ops.row_problems` for a file's problems."""
+def _row_problems_frame(problems: list[tuple[RowProblem, str]]) -> pd.DataFrame:
+    """The rows of `ops.row_problems` for problems, each with its file's digest."""
     return pd.DataFrame(
         {
-            "source_file": pd.Series([p.source_file for p in problems], dtype="str"),
-            "file_sha256": pd.Series([digest] * len(problems), dtype="str"),
-            "source_row": pd.Series([p.source_row for p in problems], dtype="int64"),
-            "column_name": pd.Series([p.column for p in problems], dtype="str"),
-            "rule": pd.Series([p.rule for p in problems], dtype="str"),
-            "message": pd.Series([p.message for p in problems], dtype="str"),
+            "source_file": pd.Series([p.source_file for p, _ in problems], dtype="str"),
+            "file_sha256": pd.Series([digest for _, digest in problems], dtype="str"),
+            "source_row": pd.Series([p.source_row for p, _ in problems], dtype="int64"),
+            "column_name": pd.Series([p.column for p, _ in problems], dtype="str"),
+            "rule": pd.Series([p.rule for p, _ in problems], dtype="str"),
+            "message": pd.Series([p.message for p, _ in problems], dtype="str"),
         }
     )
 
