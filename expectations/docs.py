@@ -31,6 +31,7 @@ Nothing here is imported with `expectations`: GX is imported on the first public
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -370,6 +371,11 @@ def _save_suite_once(context: Any, root: Path, dataset: str) -> list[Any]:
     return [ExpectationSuiteIdentifier(name=dataset)]
 
 
+def _frame_label(source_files: Sequence[str]) -> str:
+    """A short label of the exports validated together (GX's own frame fingerprint is off)."""
+    return hashlib.sha256("\n".join(source_files).encode()).hexdigest()[:32]
+
+
 def _store(
     context: Any,
     dataset: str,
@@ -389,7 +395,7 @@ def _store(
     key = ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=dataset),
         run_id=run_id,
-        batch_identifier=str(markers.get("pandas_data_fingerprint") or "frame"),
+        batch_identifier=str(markers.get("pandas_data_fingerprint") or _frame_label(source_files)),
     )
     outcome.meta["run_id"] = run_id
     # The page reads its "Data asset" from the batch spec, which a dataframe batch leaves out.

@@ -194,8 +194,27 @@ def _get_context() -> Any:
             globally=False, metric_calculations=False
         )
         context.data_sources.add_pandas(_DATASOURCE_NAME)
+        _skip_frame_fingerprints()
         _context = context
     return _context
+
+
+def _skip_frame_fingerprints() -> None:
+    """Stop GX fingerprinting each validated frame.
+
+    GX's pandas engine hashes every frame under `HASH_THRESHOLD` bytes (1 GB) into its batch
+    markers: pandas' hash of each row, then an MD5, about 1 microsecond a row (some 6 s of
+    a cold demo run, minutes at national scale), only to label the batch. dxkpi labels a
+    validation by its exports (`docs.run_name_for`) and reads the fingerprint nowhere else.
+    """
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    if not hasattr(pandas_execution_engine, "HASH_THRESHOLD"):
+        raise RuntimeError(
+            "great_expectations no longer has pandas_execution_engine.HASH_THRESHOLD: "
+            "check how it fingerprints frames before upgrading"
+        )
+    pandas_execution_engine.HASH_THRESHOLD = 0
 
 
 def _compiled_for(dataset: str) -> _Compiled:

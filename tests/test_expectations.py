@@ -752,3 +752,20 @@ def test_an_export_breaking_a_row_count_in_a_batch_gets_its_own_warning() -> Non
     (warning,) = results["2.csv"].warnings
     assert results["2.csv"].success
     assert warning.rule == f"{STANDARD_SYSTEM_COUNT} systems"
+
+
+def test_a_validation_does_not_fingerprint_the_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GX hashed every row of every frame (about 1 microsecond a row) only to label the batch.
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    hashed: list[int] = []
+    original = pandas_execution_engine.hash_pandas_dataframe
+
+    def recording(frame: pd.DataFrame) -> str:
+        hashed.append(len(frame))
+        return original(frame)
+
+    monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", recording)
+    results = run_suite_per_file("hr_staff", {"a.csv": valid_frame("hr_staff")})
+    assert results["a.csv"].success
+    assert hashed == []
