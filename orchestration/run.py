@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -174,7 +173,7 @@ def failed_blocking_checks(result: dg.ExecuteInProcessResult | PipelineRun) -> l
 
 def file_summary() -> str:
     """How many file versions of the landing ledger are in each state."""
-    states = Counter(entry.state for entry in _ledger().entries())
+    states = _ledger().state_counts()
     return ", ".join(f"{count} {state}" for state, count in sorted(states.items())) or "none"
 
 

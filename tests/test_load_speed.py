@@ -8,6 +8,7 @@ hashes only the files whose stat moved.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -23,7 +24,7 @@ from test_ingest import PSEUDONYMS, staff_row, write_staff
 from expectations import run_suite, run_suite_per_file, runner
 from ingestion.common import ledger as ledger_module
 from ingestion.common.ingest import Status, ingest_exports
-from ingestion.common.ledger import Ledger
+from ingestion.common.ledger import FileVersion, Ledger
 from ingestion.common.loader import CheckedExport, ensure_ops_schema, load_export, load_exports
 from ingestion.common.problems import RowProblem
 from ingestion.common.schema import ensure_raw_schema
@@ -477,3 +478,17 @@ def test_a_chunk_never_outgrows_one_batch_of_the_suite(
     # THEN the third is checked apart rather than taking the first chunk to 6 rows
     assert checked == [4, 2]
     assert [outcome.status for outcome in outcomes] == [Status.LOADED] * 3
+
+
+def test_the_ledger_counts_versions_per_state_without_reading_them(tmp_path: Path) -> None:
+    # What `dxkpi-run` prints at its end: counted in SQL, not by reading the whole history.
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    ledger.record_many(
+        [
+            (FileVersion("hr/131016_staff_20250401.csv", "a" * 64, 10), "loaded", ""),
+            (FileVersion("hr/131016_staff_20250501.csv", "b" * 64, 10), "loaded", ""),
+            (FileVersion("hr/131016_staff_20250601.csv", "c" * 64, 10), "rejected", "bad"),
+        ]
+    )
+    assert ledger.state_counts() == {"loaded": 2, "rejected": 1}
+    assert ledger.state_counts() == dict(Counter(entry.state for entry in ledger.entries()))

@@ -457,6 +457,12 @@ class Ledger(SqliteFile):
             return self._entries("", [])
         return self._entries("where path = ?", [path])
 
+    def state_counts(self) -> dict[str, int]:
+        """How many file versions are in each state, counted by the database."""
+        with self._connect() as con:
+            rows = con.execute("select state, count(*) from landing_files group by state")
+            return dict(rows.fetchall())
+
     def latest_receipts(self) -> dict[tuple[str, str], Receipt]:
         """The newest export received per (raw table, ward code), by `first_seen`.
 
