@@ -385,16 +385,23 @@ def test_scenario_open_data_benchmark(builds: Builds) -> None:
     ]
 
 
+def compiled_test_and_copy(builds: Builds, name: str, tmp_path: Path) -> tuple[str, Path]:
+    """The SQL of a data test as the build compiled it, and a copy of the built warehouse to
+    break (same file name: the compiled SQL names the database after it)."""
+    (compiled,) = (builds.work_dir / "target" / "compiled").rglob(f"{name}.sql")
+    copy = tmp_path / builds.warehouse.name
+    shutil.copyfile(builds.warehouse, copy)
+    return compiled.read_text(), copy
+
+
 def test_a_null_or_a_repeated_key_fails_the_models_integrity_test_naming_it(
     builds: Builds, tmp_path: Path
 ) -> None:
     # GIVEN the compiled integrity test of fct_kpi_values, and a copy of the warehouse
-    (compiled,) = (builds.work_dir / "target" / "compiled").rglob("integrity_fct_kpi_values.sql")
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(builds.warehouse, copy)
+    test, copy = compiled_test_and_copy(builds, "integrity_fct_kpi_values", tmp_path)
     with duckdb.connect(str(copy)) as con:
         # THEN it passes on the build
-        assert con.execute(compiled.read_text()).fetchall() == []
+        assert con.execute(test).fetchall() == []
         # WHEN one KPI row loses its status and another one is repeated
         con.execute(
             "update marts.fct_kpi_values set status = null where rowid = (select min(rowid) "
@@ -406,8 +413,7 @@ def test_a_null_or_a_repeated_key_fails_the_models_integrity_test_naming_it(
             [MINATO],
         )
         # THEN it fails with the column and its count, and the key with its repeated value
-        # (the copy has the same file name, hence the database name the compiled SQL uses)
-        assert sorted(con.execute(compiled.read_text()).fetchall()) == [
+        assert sorted(con.execute(test).fetchall()) == [
             (
                 "duplicate key",
                 "ward_code, fiscal_year, indicator_id",
@@ -435,20 +441,17 @@ def test_the_percent_rate_test_bounds_each_rate_by_its_definition(
     builds: Builds, tmp_path: Path, indicator_id: str, value: float, fails: bool
 ) -> None:
     # GIVEN the compiled rate test, and a copy of the warehouse where one rate has `value`
-    (compiled,) = (builds.work_dir / "target" / "compiled").rglob(
-        "assert_percent_rates_within_their_bounds.sql"
-    )
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(builds.warehouse, copy)
+    rate_test = "assert_percent_rates_within_their_bounds"
+    test, copy = compiled_test_and_copy(builds, rate_test, tmp_path)
     with duckdb.connect(str(copy)) as con:
-        assert con.execute(compiled.read_text()).fetchall() == []
+        assert con.execute(test).fetchall() == []
         con.execute(
             "update marts.fct_kpi_values set value = ? where indicator_id = ? and ward_code = ? "
             "and fiscal_year = 2024",
             [value, indicator_id, MINATO],
         )
         # THEN only a value its definition cannot give fails, naming the indicator
-        sql = f"select indicator_id from ({compiled.read_text()})"
+        sql = f"select indicator_id from ({test})"
         failed = [row[0] for row in con.execute(sql).fetchall()]
     assert failed == ([indicator_id] if fails else [])
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Protocol
+from typing import ParamSpec, Protocol, TypeVar
 
 import duckdb
 import pandas as pd
@@ -43,6 +43,9 @@ CHUNK_ROWS = 250_000
 # not a good export with a few slips, and loading its remainder would mislead.
 DEFAULT_MAX_QUARANTINE_SHARE = 0.05
 FIRST_FINDINGS_IN_REASON = 5
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def max_quarantine_share() -> float:
@@ -368,35 +371,6 @@ def _check_and_load(
     return outcomes
 
 
-def ingest_exports(
-    con: duckdb.DuckDBPyConnection,
-    paths: Iterable[Path],
-    contract: DatasetContract,
-    validate: Validator,
-    pseudonyms: Pseudonymiser,
-    loaded_at: datetime,
-    expected: Mapping[Path, str] | None = None,
-    row_rules: RowRules | None = None,
-    max_share: float | None = None,
-    again: Collection[Path] = (),
-) -> list[ExportOutcome]:
-    """Read, check and load exports of one dataset (see `iter_ingest_exports`)."""
-    return list(
-        iter_ingest_exports(
-            con,
-            paths,
-            contract,
-            validate,
-            pseudonyms,
-            loaded_at,
-            expected,
-            row_rules,
-            max_share,
-            again,
-        )
-    )
-
-
 def iter_ingest_exports(
     con: duckdb.DuckDBPyConnection,
     paths: Iterable[Path],
@@ -453,6 +427,19 @@ def iter_ingest_exports(
         pending[item.landing_file.name] = item
         rows += len(item.export.frame)
     yield from _check_and_load(books, pending, validate)
+
+
+def _collected(produce: Callable[P, Iterator[T]]) -> Callable[P, list[T]]:
+    """`produce`, returning its items as a list."""
+
+    def collect(*args: P.args, **kwargs: P.kwargs) -> list[T]:
+        return list(produce(*args, **kwargs))
+
+    collect.__doc__ = f"`{produce.__name__}` as a list: {produce.__doc__}"
+    return collect
+
+
+ingest_exports = _collected(iter_ingest_exports)
 
 
 def ingest_export(
