@@ -6,9 +6,9 @@ beside them from the installed plotly package, and every page links it by a rela
 
 from __future__ import annotations
 
+import shutil
+from importlib import resources
 from pathlib import Path
-
-from plotly.offline import get_plotlyjs
 
 from dashboard.breakdowns import breakdown_pages
 from dashboard.html import PLOTLY_JS, STYLESHEET, STYLESHEET_TEXT, page
@@ -22,11 +22,14 @@ INDEX = "index.html"
 
 
 def _write_plotly_js(out_dir: Path) -> None:
-    """The plotly.js bundle of the installed plotly, unless an identical copy is there."""
-    bundle = get_plotlyjs().encode("utf-8")
+    """The plotly.js bundle of the installed plotly (the file `plotly.offline.get_plotlyjs`
+    reads), copied as bytes unless a copy of its size is there: it is 4.8 MB, and decoding
+    and encoding it cost every publication about 0.3 s."""
+    bundle = resources.files("plotly") / "package_data" / "plotly.min.js"
     target = out_dir / PLOTLY_JS
-    if not target.is_file() or target.stat().st_size != len(bundle):
-        target.write_bytes(bundle)
+    with resources.as_file(bundle) as source:
+        if not target.is_file() or target.stat().st_size != source.stat().st_size:
+            shutil.copyfile(source, target)
 
 
 def render_dashboard(serving_file: Path, out_dir: Path) -> Path:

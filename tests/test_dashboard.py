@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import duckdb
+import plotly.offline
 import pytest
 
 from dashboard import render_dashboard
@@ -558,6 +559,9 @@ def test_render_writes_the_pages_and_one_plotly_bundle(rendered: Rendered) -> No
     assert {"index.html", "trends.html", "ranking.html", "quality.html", "breakdowns.html"} <= names
     assert {f"breakdown-{code}.html" for code, _, _ in WARDS} <= names
     assert [name for name in names if name.endswith(".js")] == ["plotly.min.js"]
+    # The installed plotly's bundle, byte for byte
+    bundle = (site / "plotly.min.js").read_text(encoding="utf-8")
+    assert bundle == plotly.offline.get_plotlyjs()
     for page in site.glob("*.html"):
         text = page.read_text(encoding="utf-8")
         assert "cdn.plot.ly" not in text and "https://" not in text, page.name
