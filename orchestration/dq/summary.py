@@ -61,4 +61,5 @@ def render_summary(
 def summary_for(settings: Settings | None = None) -> str:
     """The data-quality summary of the ledger and landing zone of `settings` (or the env's)."""
     settings = settings or load_settings()
-    return render_summary(read_snapshot(settings.ledger_path), settings.landing_dir)
+    snapshot = read_snapshot(settings.ledger_path, findings_too=False)
+    return render_summary(snapshot, settings.landing_dir)
