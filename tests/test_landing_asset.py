@@ -97,3 +97,29 @@ def test_outcomes_are_recorded_as_the_run_goes_and_only_their_counts_kept(
     assert [(o.status, o.rows_loaded, o.rows_quarantined, o.row_problems) for o in outcomes] == [
         (Status.LOADED, 29, 1, [])
     ] * 3
+
+
+def test_a_scan_reads_only_the_exports_not_loaded_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN three rosters loaded by a run that scanned the landing zone
+    landing = tmp_path / "landing"
+    for month in ("04", "05", "06"):
+        write_roster(landing, f"2025{month}01")
+    materialise(tmp_path)
+    read: list[str] = []
+    read_bytes = Path.read_bytes
+
+    def recording(path: Path) -> bytes:
+        read.append(path.name)
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", recording)
+
+    # WHEN a fourth arrives and another scan runs
+    write_roster(landing, "20250701")
+    checks = materialise(tmp_path)
+
+    # THEN only the new export's bytes are read: the others are known by the ledger's hashes
+    assert read == ["131016_staff_20250701.csv"]
+    assert checks["expectation_suite"].passed

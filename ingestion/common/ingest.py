@@ -228,6 +228,12 @@ def _read_if_new(
     the rules or the reference data may have changed since.
     """
     source_file = f"{path.parent.name}/{path.name}"
+    if expected_sha256 is not None and not again:
+        # The version asked for is known already: its bytes need not be read to say so (a
+        # scan of a dataset's history would read every export of it).
+        seen = _seen_before(books, path, source_file, expected_sha256)
+        if seen is not None:
+            return seen
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -240,13 +246,13 @@ def _read_if_new(
             reason=f"overwritten before it was read (now {digest[:12]})",
             file_sha256=expected_sha256,
         )
-    if not again and books.was_rejected(source_file, digest):
-        return ExportOutcome(source_file, Status.STILL_REJECTED, file_sha256=digest)
+    if not again:
+        seen = _seen_before(books, path, source_file, digest)
+        if seen is not None:
+            return seen
     try:
         landing_file = parse_landing_path(path)
         previous = books.previous(landing_file)
-        if not again and previous is not None and previous.file_sha256 == digest:
-            return ExportOutcome(source_file, Status.UNCHANGED, file_sha256=digest)
         export = read_export(landing_file, contract, pseudonyms, loaded_at, raw)
     except ExportError as error:
         books.reject(source_file, digest, str(error))
@@ -255,6 +261,21 @@ def _read_if_new(
             source_file, Status.REJECTED, reason=str(error), file_sha256=digest, refusal=refusal
         )
     return _ReadExport(landing_file, digest, export, previous)
+
+
+def _seen_before(
+    books: _Bookkeeping, path: Path, source_file: str, digest: str
+) -> ExportOutcome | None:
+    """The outcome of these bytes when they were loaded or refused already, else None."""
+    if books.was_rejected(source_file, digest):
+        return ExportOutcome(source_file, Status.STILL_REJECTED, file_sha256=digest)
+    try:
+        previous = books.previous(parse_landing_path(path))
+    except ExportError:
+        return None  # a name that says no key: reading it will say why
+    if previous is not None and previous.file_sha256 == digest:
+        return ExportOutcome(source_file, Status.UNCHANGED, file_sha256=digest)
+    return None
 
 
 def _quarantine(

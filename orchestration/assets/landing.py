@@ -177,7 +177,10 @@ def _exports_to_read(
     record_unrecognised(landing, strays)
     for stray in strays:
         log.warning(f"{contract.system}/{stray.path.name}: not recognised: {stray.reason}")
-    return paths, None
+    # The ledger's hashes (kept by stat: an untouched file is not read again) say which
+    # versions are loaded already, so the run reads only the others, not the whole history.
+    versions = landing.ledger().hash_files(root, paths)
+    return paths, {path: version.sha256 for path, version in versions.items()}
 
 
 def record_unrecognised(landing: LandingZoneResource, strays: list[Unrecognised]) -> None:
