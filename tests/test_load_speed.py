@@ -8,6 +8,7 @@ hashes only the files whose stat moved.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -24,7 +25,12 @@ from test_ingest import PSEUDONYMS, staff_row, write_staff
 from expectations import run_suite, run_suite_per_file, runner
 from ingestion.common import ledger as ledger_module
 from ingestion.common.ingest import Status, ingest_exports
-from ingestion.common.ledger import FileVersion, Ledger
+from ingestion.common.ledger import (
+    RECEIVED_STATES,
+    FileVersion,
+    Ledger,
+    current_findings_query,
+)
 from ingestion.common.loader import CheckedExport, ensure_ops_schema, load_export, load_exports
 from ingestion.common.problems import RowProblem
 from ingestion.common.schema import ensure_raw_schema
@@ -492,3 +498,16 @@ def test_the_ledger_counts_versions_per_state_without_reading_them(tmp_path: Pat
     )
     assert ledger.state_counts() == {"loaded": 2, "rejected": 1}
     assert ledger.state_counts() == dict(Counter(entry.state for entry in ledger.entries()))
+
+
+def test_the_warnings_of_current_files_are_found_by_severity_not_by_file(tmp_path: Path) -> None:
+    # The file_warnings check runs in every raw run: it must not walk every quarantined row.
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    ledger.record_many([(FileVersion("hr/131016_staff_20250401.csv", "a" * 64, 10), "loaded", "")])
+    with sqlite3.connect(ledger.path) as con:
+        plan = con.execute(
+            f"explain query plan {current_findings_query()}",
+            ["warning", "hr/%", *sorted(RECEIVED_STATES)],
+        ).fetchall()
+    steps = [step[-1] for step in plan]
+    assert any("file_findings_severity" in step for step in steps), steps

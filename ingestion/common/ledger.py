@@ -83,6 +83,9 @@ _DDL = (
         message text not null
     )""",
     "create index if not exists file_findings_file on file_findings (path, sha256)",
+    # The findings of one severity (the warnings a check lists) without walking the
+    # quarantined rows of every file: 1.08M of them at national scale.
+    "create index if not exists file_findings_severity on file_findings (severity, path)",
     # Files an operator asked to read again (after a rule or reference change).
     """create table if not exists reprocess_requests (
         id integer primary key autoincrement,
@@ -105,6 +108,18 @@ _DDL = (
     )""",
     "drop table if exists landing_hashes",
 )
+
+
+def current_findings_query() -> str:
+    """The query of `Ledger.current_findings`: severity, path prefix, then the states."""
+    placeholders = ", ".join("?" * len(RECEIVED_STATES))
+    return (
+        "select f.path, f.line, f.column_name, f.rule, f.severity, f.message "
+        "from file_findings f join landing_files l using (path, sha256) "
+        f"where f.severity = ? and f.path like ? and l.state in ({placeholders}) "
+        "and l.first_seen = (select max(first_seen) from landing_files n "
+        "where n.path = f.path) order by f.path, coalesce(f.line, 0)"
+    )
 
 
 def _now() -> str:
@@ -407,15 +422,9 @@ class Ledger(SqliteFile):
 
         Read from the findings of that severity, so the cost follows them, not the history.
         """
-        placeholders = ", ".join("?" * len(RECEIVED_STATES))
         with self._connect() as con:
             rows = con.execute(
-                "select f.path, f.line, f.column_name, f.rule, f.severity, f.message "
-                "from file_findings f join landing_files l using (path, sha256) "
-                f"where f.severity = ? and f.path like ? and l.state in ({placeholders}) "
-                "and l.first_seen = (select max(first_seen) from landing_files n "
-                "where n.path = f.path) order by f.path, coalesce(f.line, 0)",
-                [severity, prefix + "%", *sorted(RECEIVED_STATES)],
+                current_findings_query(), [severity, prefix + "%", *sorted(RECEIVED_STATES)]
             ).fetchall()
         found: dict[str, list[Finding]] = {}
         for path, *finding in rows:
