@@ -159,7 +159,7 @@ def breakdown_table(rows: Sequence[Row], spec: BreakdownSpec, fiscal_year: int) 
 
 
 def _ward_rows(published: Published, spec: BreakdownSpec, ward_code: str) -> list[Row]:
-    return [r for r in published.breakdowns.get(spec.table, []) if r["ward_code"] == ward_code]
+    return published.breakdown_rows(spec.table, ward_code)
 
 
 def _rate_chart(published: Published, ward: Ward) -> str:
@@ -207,8 +207,11 @@ def _ward_selector(wards: Sequence[Ward], current: Ward) -> str:
     )
 
 
-def ward_page(published: Published, ward: Ward, header: str) -> str:
-    """breakdown-<ward_code>.html: one ward's breakdowns, one tab per fiscal year."""
+def ward_page(
+    published: Published, ward: Ward, header: str, wards: Sequence[Ward] | None = None
+) -> str:
+    """breakdown-<ward_code>.html: one ward's breakdowns, one tab per fiscal year; `wards`
+    (default: the publication's) fill the page's ward selector."""
     panels = _ward_panels(published, ward)
     chart = _rate_chart(published, ward)
     content = (
@@ -217,7 +220,7 @@ def ward_page(published: Published, ward: Ward, header: str) -> str:
         else '<p class="missing">この区の内訳はありません。No breakdown for this ward.</p>'
     )
     body = f"""
-<p>{_ward_selector(published.wards(), ward)}</p>
+<p>{_ward_selector(published.wards() if wards is None else wards, ward)}</p>
 {chart}
 {content}
 """
@@ -268,6 +271,7 @@ def breakdown_pages(published: Published, header: str) -> dict[str, str]:
     """File name -> HTML of every breakdown page (the index, and one page per ward)."""
     pages = {"breakdowns.html": breakdowns_index(published, header)}
     if published.breakdowns:
-        for ward in published.wards():
-            pages[f"breakdown-{ward.code}.html"] = ward_page(published, ward, header)
+        wards = published.wards()
+        for ward in wards:
+            pages[f"breakdown-{ward.code}.html"] = ward_page(published, ward, header, wards)
     return pages

@@ -81,6 +81,10 @@ class Published:
     incidents: list[Row] | None
     breakdowns: dict[str, list[Row]] = field(default_factory=dict)
     catalogue_targets: dict[str, float | None] = field(default_factory=dict)
+    # breakdowns grouped by ward, per mart, on first use (see `breakdown_rows`)
+    _by_ward: dict[str, dict[str, list[Row]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def fiscal_years(self) -> list[int]:
@@ -100,6 +104,17 @@ class Published:
             if row["indicator_id"] not in seen:
                 seen[row["indicator_id"]] = _indicator(row, self.catalogue_targets)
         return sorted(seen.values(), key=lambda i: (i.display_order, i.indicator_id))
+
+    def breakdown_rows(self, table: str, ward_code: str) -> list[Row]:
+        """The rows of one breakdown mart for one ward. The mart is grouped by ward once:
+        filtering it for each ward's page cost time quadratic in the wards (200
+        municipalities: most of a publication)."""
+        if table not in self._by_ward:
+            grouped: dict[str, list[Row]] = {}
+            for row in self.breakdowns.get(table, []):
+                grouped.setdefault(row["ward_code"], []).append(row)
+            self._by_ward[table] = grouped
+        return self._by_ward[table].get(ward_code, [])
 
     def wards(self) -> list[Ward]:
         """Every ward of the scorecard, in ward-code order (千代田区 first)."""

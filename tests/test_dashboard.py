@@ -26,6 +26,7 @@ import pytest
 
 from dashboard import render_dashboard
 from dashboard.labels import STATUS_STYLES, format_cell, format_value
+from dashboard.published import read_published
 from orchestration.dq.tables import (
     FILE_OUTCOMES_COLUMNS,
     INCIDENTS_COLUMNS,
@@ -911,3 +912,13 @@ def test_breakdown_marks_suppressed_cells(rendered: Rendered, open_page) -> None
     assert page.is_visible("#bd-satisfaction-2024")
     satisfaction = page.locator("#bd-satisfaction-2024 td.suppressed")
     assert satisfaction.count() == 8
+
+
+def test_breakdown_rows_are_each_wards_rows_grouped_once(rendered: Rendered) -> None:
+    published = read_published(rendered.serving)
+    for table, rows in published.breakdowns.items():
+        for code, _, _ in WARDS:
+            assert published.breakdown_rows(table, code) == [
+                row for row in rows if row["ward_code"] == code
+            ]
+    assert published.breakdown_rows("no_such_mart", WARDS[0][0]) == []
