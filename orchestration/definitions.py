@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from orchestration.assets.dbt import DxkpiDbtCli, dbt_project, dxkpi_dbt_assets
+from orchestration.assets.dbt import DxkpiDbtCli, dbt_global_flags, dbt_project, dxkpi_dbt_assets
 from orchestration.assets.landing import landing_assets, landing_zone, unrecognised_files
 from orchestration.assets.opendata import opendata_package
 from orchestration.assets.publish import kpi_marts, postgres_marts
@@ -58,7 +58,11 @@ def build_resources(settings: Settings) -> dict[str, object]:
         ),
         "ckan": CkanResource(base_url=settings.ckan_url),
         "serving": ServingResource(path=str(settings.serving_path)),
-        "dbt": DxkpiDbtCli(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dbt": DxkpiDbtCli(
+            project_dir=dbt_project,
+            dbt_executable=DBT_EXECUTABLE,
+            global_config_flags=dbt_global_flags(),
+        ),
     }
 
 

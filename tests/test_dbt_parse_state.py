@@ -1,5 +1,5 @@
-"""Each dbt invocation starts from the previous one's parse, without asking dbt its version,
-and target/ stays bounded."""
+"""Each dbt invocation starts from the previous one's parse, without asking dbt its version or
+writing a debug log, and target/ stays bounded."""
 
 import importlib.metadata
 import os
@@ -13,12 +13,15 @@ import pytest
 from orchestration.assets.dbt import (
     INVOCATION_PREFIX,
     INVOCATIONS_KEPT,
+    LOG_FILE_LEVEL_VARIABLE,
     PARTIAL_PARSE_FILE,
     DxkpiDbtCli,
+    dbt_global_flags,
     dbt_project,
     keep_parse_state,
 )
-from orchestration.settings import DBT_EXECUTABLE
+from orchestration.definitions import build_resources
+from orchestration.settings import DBT_EXECUTABLE, load_settings
 
 
 def test_the_dbt_version_comes_from_the_installed_package(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,3 +90,15 @@ def test_only_the_newest_invocation_folders_are_kept(tmp_path: Path) -> None:
     left = sorted(p for p in tmp_path.iterdir() if p.name.startswith(INVOCATION_PREFIX))
     assert left == folders[-INVOCATIONS_KEPT:]
     assert (tmp_path / "manifest.json").exists()
+
+
+def test_dbt_writes_no_log_file_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(LOG_FILE_LEVEL_VARIABLE, raising=False)
+    resource = build_resources(load_settings())["dbt"]
+    assert resource.global_config_flags == ["--log-level-file", "none"]
+    invocation = resource.cli(["deps"])
+    assert invocation.wait().is_successful()
+    assert not (invocation.target_path / "dbt.log").exists()
+    # dbt's own variable still chooses a level
+    monkeypatch.setenv(LOG_FILE_LEVEL_VARIABLE, "debug")
+    assert dbt_global_flags() == ["--log-level-file", "debug"]
