@@ -173,7 +173,7 @@ def _rate_chart(published: Published, ward: Ward) -> str:
     title = f"{ward.name_ja} {fy_label(latest)} 職層別の修了率 completion rate by grade"
     totals = [bool(row.get("is_total")) for row in shown]
     figure = breakdown_rate_figure(labels, rates, totals, title)
-    figure.update_layout(meta={"ward_code": ward.code, "fiscal_year": latest})
+    figure["layout"]["meta"] = {"ward_code": ward.code, "fiscal_year": latest}
     return f'<div class="chart narrow">{figure_html(figure, "bd-chart", 340)}</div>'
 
 

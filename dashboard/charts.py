@@ -3,6 +3,11 @@
 Every figure carries the numbers it shows as plain lists (never base64 arrays): the browser
 test reads them back from the chart (`gd.data`) and compares them with the serving file. Traces
 name their role in `meta` (`{"role": "median"}`, ...), figures their context in `layout.meta`.
+
+A figure is the plain dict plotly.js draws (`{"data": [...], "layout": {...}}`), not a
+`plotly.graph_objects.Figure`: building and validating graph objects cost about 0.65 ms a
+trace, and a national dashboard draws every municipality on every trend chart. The tests
+validate every figure the dashboard writes against Plotly's schema instead.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -46,6 +52,7 @@ TEMPLATE = go.layout.Template(
         "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
     }
 )
+TEMPLATE_JSON = TEMPLATE.to_plotly_json()
 CONFIG = {
     "displaylogo": False,
     "responsive": True,
@@ -55,11 +62,21 @@ WARD_LINE = "rgba(74, 120, 168, 0.28)"
 BAND = "rgba(74, 120, 168, 0.15)"
 
 
-def figure_html(figure: go.Figure, div_id: str, height: int) -> str:
+# A figure as plotly.js takes it: {"data": [trace, ...], "layout": {...}}.
+Figure = dict[str, Any]
+
+
+def figure(traces: Sequence[dict[str, Any]], **layout: Any) -> Figure:
+    """A figure of these traces (each a dict with its `type`) and layout attributes."""
+    return {"data": list(traces), "layout": layout}
+
+
+def figure_html(figure: Figure, div_id: str, height: int) -> str:
     """The `<div>` and inline script drawing `figure` (plotly.js is loaded once by the page)."""
-    figure.update_layout(template=TEMPLATE, height=height)
+    layout = {**figure["layout"], "template": TEMPLATE_JSON, "height": height}
     return pio.to_html(
-        figure,
+        {"data": figure["data"], "layout": layout},
+        validate=False,
         full_html=False,
         include_plotlyjs=False,
         div_id=div_id,
@@ -126,91 +143,95 @@ class TrendSeries:
     hover: list[str]
 
 
-def trend_figure(series: TrendSeries, unit: str) -> go.Figure:
+def trend_figure(series: TrendSeries, unit: str) -> Figure:
     """Median across wards per fiscal year, its min-max band, every ward faintly, the target."""
     x = [fy_label(year) for year in series.fiscal_years]
-    figure = go.Figure()
-    for index, (code, name, values) in enumerate(series.wards):
-        figure.add_trace(
-            go.Scatter(
-                x=x,
-                y=values,
-                mode="lines",
-                name="各区 wards",
-                legendgroup="wards",
-                showlegend=index == 0,
-                line={"color": WARD_LINE, "width": 1},
-                hovertext=[format_value(value, unit) for value in values],
-                hovertemplate=f"{name}: %{{hovertext}}<extra></extra>",
-                meta={"role": "ward", "ward_code": code},
-            )
-        )
-    figure.add_trace(
-        go.Scatter(
-            x=x,
-            y=series.low,
-            mode="lines",
-            line={"width": 0},
-            showlegend=False,
-            hoverinfo="skip",
-            meta={"role": "min"},
-        )
+    traces = [
+        {
+            "type": "scatter",
+            "x": x,
+            "y": values,
+            "mode": "lines",
+            "name": "各区 wards",
+            "legendgroup": "wards",
+            "showlegend": index == 0,
+            "line": {"color": WARD_LINE, "width": 1},
+            "hovertext": [format_value(value, unit) for value in values],
+            "hovertemplate": f"{name}: %{{hovertext}}<extra></extra>",
+            "meta": {"role": "ward", "ward_code": code},
+        }
+        for index, (code, name, values) in enumerate(series.wards)
+    ]
+    traces.append(
+        {
+            "type": "scatter",
+            "x": x,
+            "y": series.low,
+            "mode": "lines",
+            "line": {"width": 0},
+            "showlegend": False,
+            "hoverinfo": "skip",
+            "meta": {"role": "min"},
+        }
     )
-    figure.add_trace(
-        go.Scatter(
-            x=x,
-            y=series.high,
-            mode="lines",
-            line={"width": 0},
-            fill="tonexty",
-            fillcolor=BAND,
-            name="最小〜最大 range",
-            hoverinfo="skip",
-            meta={"role": "max"},
-        )
+    traces.append(
+        {
+            "type": "scatter",
+            "x": x,
+            "y": series.high,
+            "mode": "lines",
+            "line": {"width": 0},
+            "fill": "tonexty",
+            "fillcolor": BAND,
+            "name": "最小〜最大 range",
+            "hoverinfo": "skip",
+            "meta": {"role": "max"},
+        }
     )
-    figure.add_trace(
-        go.Scatter(
-            x=x,
-            y=series.median,
-            mode="lines+markers",
-            name="中央値 median",
-            line={"color": "#1f4e79", "width": 3},
-            marker={
+    traces.append(
+        {
+            "type": "scatter",
+            "x": x,
+            "y": series.median,
+            "mode": "lines+markers",
+            "name": "中央値 median",
+            "line": {"color": "#1f4e79", "width": 3},
+            "marker": {
                 "size": 9,
                 "color": "#1f4e79",
                 "symbol": ["circle-open" if p else "circle" for p in series.provisional],
             },
-            customdata=[
+            "customdata": [
                 [m, "暫定 provisional" if p else ""]
                 for m, p in zip(series.measured, series.provisional, strict=True)
             ],
-            hovertext=series.hover,
-            hovertemplate="%{x} 中央値 %{hovertext}（%{customdata[0]}区）%{customdata[1]}"
+            "hovertext": series.hover,
+            "hovertemplate": "%{x} 中央値 %{hovertext}（%{customdata[0]}区）%{customdata[1]}"
             "<extra></extra>",
-            meta={"role": "median"},
-        )
+            "meta": {"role": "median"},
+        }
     )
     if any(target is not None for target in series.targets):
-        figure.add_trace(
-            go.Scatter(
-                x=x,
-                y=series.targets,
-                mode="lines",
-                name="目標 target",
-                line={"color": "#d9534f", "width": 2, "dash": "dash"},
-                hovertext=[format_value(t, unit) for t in series.targets],
-                hovertemplate="目標 %{hovertext}<extra></extra>",
-                meta={"role": "target"},
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": series.targets,
+                "mode": "lines",
+                "name": "目標 target",
+                "line": {"color": "#d9534f", "width": 2, "dash": "dash"},
+                "hovertext": [format_value(t, unit) for t in series.targets],
+                "hovertemplate": "目標 %{hovertext}<extra></extra>",
+                "meta": {"role": "target"},
+            }
         )
-    figure.update_layout(
+    return figure(
+        traces,
         margin={"l": 60, "r": 20, "t": 40, "b": 40},
         yaxis=_value_axis(unit, _top(series.high, series.targets)),
         xaxis={"type": "category"},
         hovermode="closest",
     )
-    return figure
 
 
 def _top(*series: Sequence[float | None]) -> float:
@@ -239,28 +260,27 @@ def ranking_figure(
     median: float | None,
     target: float | None,
     context: dict,
-) -> go.Figure:
+) -> Figure:
     """Wards as horizontal bars in rank order (1 on top), coloured by scorecard status."""
     names = [ward.ward_name_ja for ward in wards]
-    figure = go.Figure(
-        go.Bar(
-            x=[ward.value for ward in wards],
-            y=names,
-            orientation="h",
-            marker={"color": [status_style(ward.status).strong for ward in wards]},
-            text=[ward.text for ward in wards],
-            textposition="outside",
-            textangle=0,
-            cliponaxis=False,
-            customdata=[
-                [ward.ward_code, ward.rank, ward.percentile, status_style(ward.status).label_ja]
-                for ward in wards
-            ],
-            hovertemplate="%{customdata[1]}位 %{y}: %{text}（%{customdata[3]}）"
-            "<br>パーセンタイル %{customdata[2]:.0f}<extra></extra>",
-            meta={"role": "ranking"},
-        )
-    )
+    bars = {
+        "type": "bar",
+        "x": [ward.value for ward in wards],
+        "y": names,
+        "orientation": "h",
+        "marker": {"color": [status_style(ward.status).strong for ward in wards]},
+        "text": [ward.text for ward in wards],
+        "textposition": "outside",
+        "textangle": 0,
+        "cliponaxis": False,
+        "customdata": [
+            [ward.ward_code, ward.rank, ward.percentile, status_style(ward.status).label_ja]
+            for ward in wards
+        ],
+        "hovertemplate": "%{customdata[1]}位 %{y}: %{text}（%{customdata[3]}）"
+        "<br>パーセンタイル %{customdata[2]:.0f}<extra></extra>",
+        "meta": {"role": "ranking"},
+    }
     shapes, annotations = [], []
     for value, label, colour, dash, side in (
         (median, "中央値", "#1f4e79", "dot", "right"),
@@ -293,7 +313,8 @@ def ranking_figure(
                 "font": {"color": colour},
             }
         )
-    figure.update_layout(
+    return figure(
+        [bars],
         margin={"l": 80, "r": 30, "t": 30, "b": 40},
         yaxis={
             "type": "category",
@@ -308,34 +329,33 @@ def ranking_figure(
         meta=context,
         bargap=0.25,
     )
-    return figure
 
 
 # Overview -------------------------------------------------------------------------------------
 
 
-def status_count_figure(fiscal_years: Sequence[int], counts: dict[str, list[int]]) -> go.Figure:
+def status_count_figure(fiscal_years: Sequence[int], counts: dict[str, list[int]]) -> Figure:
     """Ward x indicator cells per status and fiscal year, stacked."""
-    figure = go.Figure()
-    for status, style in STATUS_STYLES.items():
-        figure.add_trace(
-            go.Bar(
-                x=[fy_label(year) for year in fiscal_years],
-                y=counts.get(status, []),
-                name=f"{style.label_ja} {style.label_en}",
-                marker={"color": style.strong},
-                hovertemplate=f"%{{x}} {style.label_ja}: %{{y}}<extra></extra>",
-                meta={"role": "status", "status": status},
-            )
-        )
-    figure.update_layout(
+    traces = [
+        {
+            "type": "bar",
+            "x": [fy_label(year) for year in fiscal_years],
+            "y": counts.get(status, []),
+            "name": f"{style.label_ja} {style.label_en}",
+            "marker": {"color": style.strong},
+            "hovertemplate": f"%{{x}} {style.label_ja}: %{{y}}<extra></extra>",
+            "meta": {"role": "status", "status": status},
+        }
+        for status, style in STATUS_STYLES.items()
+    ]
+    return figure(
+        traces,
         barmode="stack",
         legend={"traceorder": "normal"},
         margin={"l": 50, "r": 20, "t": 40, "b": 40},
         xaxis={"type": "category"},
         yaxis={"title": {"text": "区×指標 cells"}},
     )
-    return figure
 
 
 # Data quality ---------------------------------------------------------------------------------
@@ -346,32 +366,32 @@ def _dataset_bars(
     bars: Sequence[tuple[list[int], str, str, str, dict]],
     barmode: str,
     xaxis: dict,
-) -> go.Figure:
+) -> Figure:
     """Horizontal bars per dataset, one trace per (values, name, colour, hover, meta)."""
-    figure = go.Figure()
-    for values, name, colour, hover, meta in bars:
-        figure.add_trace(
-            go.Bar(
-                y=list(datasets),
-                x=values,
-                orientation="h",
-                name=name,
-                marker={"color": colour},
-                hovertemplate=f"%{{y}} {hover}<extra></extra>",
-                meta=meta,
-            )
-        )
-    figure.update_layout(
+    traces = [
+        {
+            "type": "bar",
+            "y": list(datasets),
+            "x": values,
+            "orientation": "h",
+            "name": name,
+            "marker": {"color": colour},
+            "hovertemplate": f"%{{y}} {hover}<extra></extra>",
+            "meta": meta,
+        }
+        for values, name, colour, hover, meta in bars
+    ]
+    return figure(
+        traces,
         barmode=barmode,
         legend={"traceorder": "normal"},
         margin={"l": 170, "r": 20, "t": 40, "b": 40},
         yaxis={"type": "category", "autorange": "reversed"},
         xaxis=xaxis,
     )
-    return figure
 
 
-def file_outcome_figure(datasets: Sequence[str], counts: dict[str, list[int]]) -> go.Figure:
+def file_outcome_figure(datasets: Sequence[str], counts: dict[str, list[int]]) -> Figure:
     """Current file versions per dataset by outcome (loaded / refused / other), stacked."""
     bars = [
         (
@@ -386,7 +406,7 @@ def file_outcome_figure(datasets: Sequence[str], counts: dict[str, list[int]]) -
     return _dataset_bars(datasets, bars, "stack", {"title": {"text": "ファイル数 files"}})
 
 
-def row_outcome_figure(datasets: Sequence[str], rows: dict[str, list[int]]) -> go.Figure:
+def row_outcome_figure(datasets: Sequence[str], rows: dict[str, list[int]]) -> Figure:
     """Rows per dataset: loaded, quarantined, in refused files (log scale: they differ a lot)."""
     bars = [
         (rows.get(key, []), label, colour, f"{label}: %{{x:,}}", {"role": "rows", "kind": key})
@@ -400,9 +420,7 @@ def row_outcome_figure(datasets: Sequence[str], rows: dict[str, list[int]]) -> g
     return _dataset_bars(datasets, bars, "group", xaxis)
 
 
-def freshness_figure(
-    datasets: Sequence[str], counts: dict[str, list[int]], styles: dict
-) -> go.Figure:
+def freshness_figure(datasets: Sequence[str], counts: dict[str, list[int]], styles: dict) -> Figure:
     """Wards per dataset by freshness of their exports (fresh / warn / overdue / never)."""
     bars = [
         (
@@ -422,21 +440,21 @@ def freshness_figure(
 
 def breakdown_rate_figure(
     labels: Sequence[str], rates: Sequence[float | None], totals: Sequence[bool], title: str
-) -> go.Figure:
+) -> Figure:
     """A share per row of a breakdown (the total darker); a suppressed share has no bar and
     says 秘匿."""
-    figure = go.Figure(
-        go.Bar(
-            x=list(labels),
-            y=list(rates),
-            marker={"color": ["#1f4e79" if total else "#7fa7cf" for total in totals]},
-            text=[f"{rate:.1f}%" if rate is not None else "" for rate in rates],
-            textposition="outside",
-            hovertemplate="%{x}: %{y:.1f}%<extra></extra>",
-            meta={"role": "breakdown"},
-        )
-    )
-    figure.update_layout(
+    bars = {
+        "type": "bar",
+        "x": list(labels),
+        "y": list(rates),
+        "marker": {"color": ["#1f4e79" if total else "#7fa7cf" for total in totals]},
+        "text": [f"{rate:.1f}%" if rate is not None else "" for rate in rates],
+        "textposition": "outside",
+        "hovertemplate": "%{x}: %{y:.1f}%<extra></extra>",
+        "meta": {"role": "breakdown"},
+    }
+    return figure(
+        [bars],
         title={"text": title, "x": 0, "font": {"size": 14}},
         margin={"l": 50, "r": 20, "t": 50, "b": 50},
         xaxis={"type": "category"},
@@ -454,4 +472,3 @@ def breakdown_rate_figure(
             if rate is None
         ],
     )
-    return figure

@@ -8,7 +8,9 @@ last provisional), four indicators covering every status, suppressed breakdown c
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -21,11 +23,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 import duckdb
+import plotly.graph_objects as go
 import plotly.offline
 import pytest
 
 from dashboard import render_dashboard
-from dashboard.labels import STATUS_STYLES, format_cell, format_value
+from dashboard.labels import FONT_FAMILY, STATUS_STYLES, format_cell, format_value
 from dashboard.published import read_published
 from orchestration.dq.tables import (
     FILE_OUTCOMES_COLUMNS,
@@ -569,6 +572,31 @@ def test_render_writes_the_pages_and_one_plotly_bundle(rendered: Rendered) -> No
         assert '<html lang="ja">' in text
         # The bundle is shared, never inlined: a page stays small.
         assert page.stat().st_size < 300_000, page.name
+
+
+def written_figures(site: Path) -> dict[str, dict]:
+    """Every figure the pages draw (`Plotly.newPlot(id, data, layout, ...)`), by page and id."""
+    decoder = json.JSONDecoder()
+    figures = {}
+    for page in sorted(site.glob("*.html")):
+        html = page.read_text(encoding="utf-8")
+        for call in re.finditer(r'Plotly\.newPlot\(\s*"([^"]+)",\s*', html):
+            data, end = decoder.raw_decode(html, call.end())
+            layout, _ = decoder.raw_decode(html, html.index("{", end))
+            figures[f"{page.name}#{call.group(1)}"] = {"data": data, "layout": layout}
+    return figures
+
+
+def test_every_figure_is_valid_plotly(rendered: Rendered) -> None:
+    """The figures are built as plain dicts and written unvalidated: Plotly's schema checks
+    them here (an unknown or misspelt property raises)."""
+    figures = written_figures(rendered.out_dir)
+    kinds = {name.split("#")[1].split("-")[0] for name in figures}
+    assert kinds == {"status", "trend", "rank", "dq", "bd"}, kinds
+    for name, figure in figures.items():
+        validated = go.Figure(figure)
+        assert len(validated.data) == len(figure["data"]), name
+        assert validated.layout.template.layout.font.family == FONT_FAMILY, name
 
 
 def test_render_without_breakdowns_or_dq(tmp_path: Path) -> None:
