@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
 import pytest
 from roster_files import HEADER, write_roster
 
-from ingestion.common.ingest import Status
+from ingestion.common.ingest import ExportOutcome, Status
 from ingestion.common.ledger import Ledger
+from ingestion.common.problems import WARNING, Finding
 from ingestion.hr.contract import STAFF
 from orchestration.assets import landing as landing_module
-from orchestration.assets.landing import build_landing_asset, ingest_dataset
+from orchestration.assets.landing import build_landing_asset, ingest_dataset, log_outcomes
 from orchestration.resources import LandingZoneResource, WarehouseResource
 
 
@@ -123,3 +125,46 @@ def test_a_scan_reads_only_the_exports_not_loaded_yet(
     # THEN only the new export's bytes are read: the others are known by the ledger's hashes
     assert read == ["131016_staff_20250701.csv"]
     assert checks["expectation_suite"].passed
+
+
+class RecordingLog:
+    """Stands in for Dagster's log manager: the messages by level."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, list[str]] = {"info": [], "warning": [], "error": []}
+
+    def info(self, message: str) -> None:
+        self.messages["info"].append(message)
+
+    def warning(self, message: str) -> None:
+        self.messages["warning"].append(message)
+
+    def error(self, message: str) -> None:
+        self.messages["error"].append(message)
+
+
+def test_a_batch_of_outcomes_is_logged_in_one_message_per_kind() -> None:
+    drift = Finding(None, "", "schema_drift", WARNING, "an extra column 備考")
+    outcomes = [
+        ExportOutcome(f"hr/13101{n}_staff_20250401.csv", Status.LOADED, 30, encoding="cp932")
+        for n in range(3)
+    ]
+    outcomes[1] = replace(outcomes[1], status=Status.REPLACED, quarantined=2, warnings=[drift])
+    outcomes.append(ExportOutcome("hr/131040_staff_20250401.csv", Status.REJECTED, reason="r"))
+    log = RecordingLog()
+
+    log_outcomes(log, outcomes)  # type: ignore[arg-type]
+
+    (loaded,) = log.messages["info"]
+    assert loaded.splitlines() == [
+        "3 files loaded: 90 rows, 2 quarantined",
+        "loaded hr/131010_staff_20250401.csv: 30 rows (cp932), 0 rows quarantined",
+        "replaced hr/131011_staff_20250401.csv: 30 rows (cp932), 2 rows quarantined",
+        "loaded hr/131012_staff_20250401.csv: 30 rows (cp932), 0 rows quarantined",
+    ]
+    assert log.messages["error"] == [
+        "refused hr/131040_staff_20250401.csv; nothing written, file kept: r"
+    ]
+    assert log.messages["warning"] == [
+        "warnings (1):\nhr/131011_staff_20250401.csv: an extra column 備考"
+    ]

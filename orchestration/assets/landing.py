@@ -127,16 +127,32 @@ def _outstanding_check(outcomes: list[ExportOutcome]) -> dg.AssetCheckResult:
     )
 
 
-def _log_outcome(log: dg.DagsterLogManager, outcome: ExportOutcome) -> None:
-    if outcome.status is Status.REJECTED:
-        log.error(f"refused {outcome.source_file}; nothing written, file kept: {outcome.reason}")
-    elif outcome.status in (Status.LOADED, Status.REPLACED):
+def log_outcomes(log: dg.DagsterLogManager, outcomes: list[ExportOutcome]) -> None:
+    """Log a batch of outcomes: one line per file, in one message per kind.
+
+    Each message is an event Dagster stores (4 ms each in SQLite): one per file cost about
+    9 s of a cold demo run's 2,156 files. A refused file gets an error message of its own.
+    """
+    loaded = [o for o in outcomes if o.status in (Status.LOADED, Status.REPLACED)]
+    if loaded:
+        rows = sum(o.rows_loaded for o in loaded)
+        quarantined = sum(o.rows_quarantined for o in loaded)
         log.info(
-            f"{outcome.status.value} {outcome.source_file}: {outcome.rows_loaded} rows "
-            f"({outcome.encoding}), {outcome.rows_quarantined} rows quarantined"
+            f"{len(loaded)} files loaded: {rows:,} rows, {quarantined:,} quarantined\n"
+            + "\n".join(
+                f"{o.status.value} {o.source_file}: {o.rows_loaded} rows ({o.encoding}), "
+                f"{o.rows_quarantined} rows quarantined"
+                for o in loaded
+            )
         )
-    for finding in outcome.warnings:
-        log.warning(f"{outcome.source_file}: {finding.message}")
+    for outcome in outcomes:
+        if outcome.status is Status.REJECTED:
+            log.error(
+                f"refused {outcome.source_file}; nothing written, file kept: {outcome.reason}"
+            )
+    warnings = [f"{o.source_file}: {finding.message}" for o in outcomes for finding in o.warnings]
+    if warnings:
+        log.warning(f"warnings ({len(warnings)}):\n" + "\n".join(warnings))
 
 
 class LandingFilesConfig(dg.Config):
@@ -226,8 +242,7 @@ def ingest_dataset(
 
     def record() -> None:
         ledger.record_outcomes((ledger_outcome(o) for o in recording if o.file_sha256), run_id)
-        for outcome in recording:
-            _log_outcome(log, outcome)
+        log_outcomes(log, recording)
         kept.extend(outcome.summary() for outcome in recording)
         recording.clear()
 
