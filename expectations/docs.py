@@ -18,6 +18,11 @@ The figures behind these bounds are next to `DEFAULT_KEEP_PER_SUITE`.
 Store, prune and build run under an exclusive `fcntl.flock` on `<root>/.lock`, so that several
 processes (Dagster runs) publishing at once take turns instead of reading half-written files.
 
+Within `one_build()` (a raw asset's step wraps its chunks in it), each publication only stores
+and prunes its results and returns their pages' URLs; the pages, GX's index and the history
+page are built once when the block ends, failed or not. A step of many chunks (a cold run's
+rosters: 10 at demo scale, about 230 at national scale) then pays one build, not one per chunk.
+
 Layout under the root folder (GX's own file-context layout):
 
     gx/great_expectations.yml                            the context's configuration
@@ -39,7 +44,8 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -89,6 +95,31 @@ _configured: _Settings | None = None
 _lock = threading.Lock()
 _contexts: dict[Path, Any] = {}
 _suites_saved: set[tuple[Path, str]] = set()
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """What the history page shows of one stored validation."""
+
+    dataset: str
+    files: tuple[str, ...]
+    success: bool
+    failed: int
+    page: Path
+    validated_at: datetime
+
+
+@dataclass
+class _Build:
+    """Stored results of one root waiting for their pages (and GX's index) to be built."""
+
+    root: Path
+    keys: list[Any] = field(default_factory=list)
+    listed: list[_Listed] = field(default_factory=list)
+
+
+# The builds `one_build()` holds back, by root; None outside it (each publication builds).
+_held_back: ContextVar[dict[Path, _Build] | None] = ContextVar("_held_back", default=None)
 
 
 # --- Configuration ------------------------------------------------------------------------------
@@ -185,32 +216,83 @@ def publish(
     if settings.root is None or not validations:
         return [None] * len(validations)
     root = settings.root
+    held_back = _held_back.get()
+    build = _Build(root) if held_back is None else held_back.setdefault(root, _Build(root))
     try:
         with _exclusive(root):
-            keys = _store_and_build(root, dataset, validations, settings.keep_per_suite)
+            keys = _store(root, dataset, validations, settings.keep_per_suite, build)
+            if held_back is None:
+                _build(build)
     except Exception:  # GX raises many types; Data Docs are a report, never a reason to fail
         logger.exception("could not publish Data Docs for %s in %s", dataset, root)
         return [None] * len(validations)
     return [_page_path(root, key).as_uri() for key in keys]
 
 
-def _store_and_build(
+@contextmanager
+def one_build() -> Iterator[None]:
+    """Build the pages of every publication made inside the block once, when it ends.
+
+    The URLs the publications return name pages that exist once the block has ended; a
+    process killed inside it leaves stored results without pages (the next build of their
+    suite does not render them: GX renders the results it is given).
+    """
+    held_back: dict[Path, _Build] = {}
+    token = _held_back.set(held_back)
+    try:
+        yield
+    finally:
+        _held_back.reset(token)
+        for build in held_back.values():
+            try:
+                with _exclusive(build.root):
+                    _build(build)
+            except Exception:  # as in publish(): a report, never a reason to fail
+                logger.exception("could not build Data Docs in %s", build.root)
+
+
+def _store(
     root: Path,
     dataset: str,
     validations: Sequence[tuple[Sequence[str], ExpectationSuiteValidationResult]],
     keep_per_suite: int,
+    build: _Build,
 ) -> list[ValidationResultIdentifier]:
+    """Store the results (and the suite, once), prune the suite's oldest, and add the new
+    results to `build`."""
     context = _context_for(root)
-    suite_keys = _save_suite_once(context, root, dataset)
+    build.keys.extend(_save_suite_once(context, root, dataset))
     run_time = datetime.now(UTC)
-    keys = [_store(context, dataset, files, outcome, run_time) for files, outcome in validations]
+    keys = [
+        _store_one(context, dataset, files, outcome, run_time) for files, outcome in validations
+    ]
     _prune(context, dataset, keep_per_suite)
-    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[*suite_keys, *keys])
-    pages = [_page_path(root, key) for key in keys]
-    for page in [*pages, root / _CONTEXT_DIR / _SITE_DIR / "index.html"]:
-        _strip_tracking(page)
-    _record_history(root, dataset, validations, pages, run_time)
+    build.keys.extend(keys)
+    build.listed.extend(
+        _Listed(
+            dataset,
+            tuple(files),
+            bool(outcome.success),
+            int(outcome.statistics.get("unsuccessful_expectations", 0)),
+            _page_path(root, key),
+            run_time,
+        )
+        for (files, outcome), key in zip(validations, keys, strict=True)
+    )
     return keys
+
+
+def _build(build: _Build) -> None:
+    """Render the pages of the stored results and GX's index, then the history page."""
+    context = _context_for(build.root)
+    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=build.keys)
+    for page in [*(entry.page for entry in build.listed), _site_index(build.root)]:
+        _strip_tracking(page)
+    _record_history(build.root, build.listed)
+
+
+def _site_index(root: Path) -> Path:
+    return root / _CONTEXT_DIR / _SITE_DIR / "index.html"
 
 
 # GX's pages load its logo from its own bucket with the context id in the address: a page
@@ -227,13 +309,7 @@ def _strip_tracking(page: Path) -> None:
             page.write_text(cleaned, encoding="utf-8")
 
 
-def _record_history(
-    root: Path,
-    dataset: str,
-    validations: Sequence[tuple[Sequence[str], ExpectationSuiteValidationResult]],
-    pages: Sequence[Path],
-    run_time: datetime,
-) -> None:
+def _record_history(root: Path, listed: Sequence[_Listed]) -> None:
     """Append the validations to `history.jsonl` and rewrite `index.html` from it.
 
     GX's own index draws its list with scripts from public CDNs, so it is empty offline; this
@@ -242,14 +318,14 @@ def _record_history(
     """
     history = root / HISTORY_FILE
     with history.open("a", encoding="utf-8") as handle:
-        for (files, outcome), page in zip(validations, pages, strict=True):
+        for entry in listed:
             line = {
-                "dataset": dataset,
-                "files": list(files),
-                "success": bool(outcome.success),
-                "failed": int(outcome.statistics.get("unsuccessful_expectations", 0)),
-                "validated_at": run_time.isoformat(timespec="seconds"),
-                "page": page.relative_to(root).as_posix(),
+                "dataset": entry.dataset,
+                "files": list(entry.files),
+                "success": entry.success,
+                "failed": entry.failed,
+                "validated_at": entry.validated_at.isoformat(timespec="seconds"),
+                "page": entry.page.relative_to(root).as_posix(),
             }
             handle.write(json.dumps(line, ensure_ascii=False) + "\n")
     entries = [json.loads(line) for line in history.read_text(encoding="utf-8").splitlines()]
@@ -377,7 +453,7 @@ def _frame_label(source_files: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(source_files).encode()).hexdigest()[:32]
 
 
-def _store(
+def _store_one(
     context: Any,
     dataset: str,
     source_files: Sequence[str],

@@ -114,6 +114,37 @@ def test_history_keeps_the_newest_results_of_each_suite(docs_root: Path) -> None
     assert len(stored_results(docs_root)) == 1
 
 
+def test_publications_in_one_build_are_rendered_once_at_its_end(
+    docs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds: list[int] = []
+    build = docs._build
+
+    def counting(pending: docs._Build) -> None:
+        builds.append(len(pending.listed))
+        build(pending)
+
+    monkeypatch.setattr(docs, "_build", counting)
+    # WHEN two chunks of a dataset are validated inside one build
+    with docs.one_build():
+        first = run_suite_per_file("hr_staff", {BAD: export(BAD, bad=True)})[BAD]
+        second = run_suite_per_file("hr_staff", {LATER: export(LATER)})[LATER]
+        # THEN nothing is rendered until the block ends
+        assert builds == []
+        assert not page_of(first.docs_url).exists()
+    # AND then both pages, GX's index and the history page are built at once
+    assert builds == [2]
+    assert page_of(first.docs_url).is_file() and page_of(second.docs_url).is_file()
+    assert (docs_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").is_file()
+    index = docs.index_page()
+    assert index is not None
+    listed = index.read_text()
+    assert "hr/131016_staff_20250501.csv" in listed and "hr/131016_staff_20250601.csv" in listed
+    # AND outside a block each publication builds its own pages again
+    run_suite_per_file("hr_staff", {GOOD: export(GOOD)})
+    assert builds == [2, 1]
+
+
 # --- Off by default -----------------------------------------------------------------------------
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import dagster as dg
 import pytest
 from roster_files import HEADER, write_roster
 
+from expectations import docs
+from ingestion.common import ingest as ingest_module
 from ingestion.common.ingest import ExportOutcome, Status
 from ingestion.common.ledger import Ledger
 from ingestion.common.problems import WARNING, Finding
@@ -99,6 +103,36 @@ def test_outcomes_are_recorded_as_the_run_goes_and_only_their_counts_kept(
     assert [(o.status, o.rows_loaded, o.rows_quarantined, o.row_problems) for o in outcomes] == [
         (Status.LOADED, 29, 1, [])
     ] * 3
+
+
+def test_data_docs_of_every_chunk_are_built_once_at_the_end_of_the_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN three rosters checked one chunk each, with Data Docs on
+    for day in ("20250401", "20250501", "20250601"):
+        write_roster_with_one_bad_grade(tmp_path / "landing", day)
+    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 1)
+    builds: list[int] = []
+    build = docs._build
+    monkeypatch.setattr(docs, "_build", lambda b: (builds.append(len(b.listed)), build(b)))
+    landing = LandingZoneResource(
+        path=str(tmp_path / "landing"), data_docs_dir=str(tmp_path / "data_docs")
+    )
+
+    # WHEN the dataset is ingested
+    outcomes = ingest_dataset(
+        STAFF,
+        WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
+        landing,
+        dg.get_dagster_logger(),
+    )
+
+    # THEN the three validations' pages were built in one go, and each file's result links its own
+    assert builds == [3]
+    assert [o.status for o in outcomes] == [Status.LOADED] * 3
+    pages = [o.check.docs_url for o in outcomes if o.check is not None]
+    assert len(set(pages)) == 3
+    assert all(Path(url2pathname(urlparse(page).path)).is_file() for page in pages if page)
 
 
 def test_a_scan_reads_only_the_exports_not_loaded_yet(

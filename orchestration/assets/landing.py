@@ -246,7 +246,8 @@ def ingest_dataset(
         kept.extend(outcome.summary() for outcome in recording)
         recording.clear()
 
-    with warehouse.connect() as con:
+    # Data Docs: the pages of every chunk's validations are built once, at the end.
+    with docs.one_build(), warehouse.connect() as con:
         for outcome in iter_ingest_exports(
             con,
             paths,
