@@ -336,6 +336,52 @@ def test_a_refused_file_opens_an_incident_and_its_corrected_version_resolves_it(
     assert len(receiver.bodies("/teams")) == len(receiver.bodies("/slack")) == 2
 
 
+def test_the_ledger_gives_the_newest_refused_or_named_versions_only(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    for path, versions in {
+        "hr/131016_staff_20250401.csv": ["loaded"],  # fine: not asked for
+        "hr/131024_staff_20250401.csv": ["rejected", "loaded"],  # corrected
+        "hr/131032_staff_20250401.csv": ["loaded", "rejected"],  # refused now
+        "hr/131041_staff_20250401.csv": ["rejected", "loaded"],  # corrected, incident open
+    }.items():
+        for n, state in enumerate(versions):
+            ledger.record(FileVersion(path, str(n) * 64, 3), state)
+            time.sleep(0.002)  # versions are ordered by first_seen (milliseconds)
+
+    newest = ledger.newest_entries({"rejected"}, ["hr/131041_staff_20250401.csv"])
+
+    assert [(e.path, e.state, e.sha256[0]) for e in newest] == [
+        ("hr/131032_staff_20250401.csv", "rejected", "1"),
+        ("hr/131041_staff_20250401.csv", "loaded", "1"),
+    ]
+
+
+def test_a_tick_reads_the_problem_files_not_every_version(
+    instance: dg.DagsterInstance,
+    landing: LandingZoneResource,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN a ledger with a refused roster, read by the sensor without listing every version
+    def every_version(*args: object) -> None:
+        raise AssertionError("the alert sensor read every ledger entry")
+
+    monkeypatch.setattr(Ledger, "entries", every_version)
+    (Path(landing.path) / "hr").mkdir()
+    (Path(landing.path) / REFUSED_FILE).write_text("bad", encoding="utf-8")
+    ledger = Ledger(Path(landing.ledger_path))
+    ledger.record(FileVersion(REFUSED_FILE, "a" * 64, 3), "rejected", "rule x failed")
+    ticker = Ticker(instance, landing, channels_of(receiver, tmp_path / "alerts.jsonl"))
+    # WHEN the sensor ticks, THEN the incident opens; and it resolves with the correction
+    ticker.tick()
+    assert [a["status"] for a in jsonl(tmp_path / "alerts.jsonl")] == ["opened"]
+    time.sleep(0.01)
+    ledger.record(FileVersion(REFUSED_FILE, "b" * 64, 3), "loaded")
+    ticker.tick()
+    assert [a["status"] for a in jsonl(tmp_path / "alerts.jsonl")] == ["opened", "resolved"]
+
+
 @dg.op(config_schema={"fail": bool})
 def maybe_fail(context) -> None:  # noqa: ANN001 (Dagster rejects a string annotation)
     if context.op_config["fail"]:

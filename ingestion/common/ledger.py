@@ -16,6 +16,7 @@ the files that changed since the last one (see `Ledger.hash_files`).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 from collections.abc import Iterable
@@ -465,6 +466,25 @@ class Ledger(SqliteFile):
         if path is None:
             return self._entries("", [])
         return self._entries("where path = ?", [path])
+
+    def newest_entries(self, states: Iterable[str], paths: Iterable[str]) -> list[LedgerEntry]:
+        """The newest version of each path whose newest version is in `states` (refused,
+        say), or whose path is in `paths`; oldest first.
+
+        What a reader of a few problem files needs without reading every version recorded:
+        the candidates come from the state index and the primary key, and each is checked
+        against the later versions of its own path only.
+        """
+        states, paths = sorted(states), sorted(paths)
+        placeholders = ", ".join("?" * len(states)) or "null"
+        return self._entries(
+            f"as f where (f.state in ({placeholders}) "
+            "or f.path in (select value from json_each(?))) "
+            "and not exists (select 1 from landing_files as later where later.path = f.path "
+            "and (later.first_seen > f.first_seen "
+            "or (later.first_seen = f.first_seen and later.rowid > f.rowid)))",
+            [*states, json.dumps(paths)],
+        )
 
     def state_counts(self) -> dict[str, int]:
         """How many file versions are in each state, counted by the database."""

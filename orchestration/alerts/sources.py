@@ -48,6 +48,8 @@ from orchestration.cursor import JsonCursor
 # Event records read per kind and tick; the rest waits for the next tick.
 EVENTS_PER_TICK = 500
 REFUSED_STATES = frozenset({"rejected", "still_rejected", RUN_FAILED, NOT_RECOGNISED})
+# A file incident's key is this prefix and the file's path under the landing zone.
+FILE_KEY_PREFIX = "file:"
 ASSET_JOB = "__ASSET_JOB"
 BLOCKING_CHECK_ERROR = "DagsterAssetCheckFailedError"
 PER_FILE_CHECKS = frozenset({"expectation_suite", "outstanding_rejections"})
@@ -386,7 +388,7 @@ def file_incident(entry: LedgerEntry) -> Incident:
     else:
         link = asset_link(dg.AssetKey(["landing", "zone"]), checks=True)
     return Incident(
-        key=f"file:{entry.path}",
+        key=f"{FILE_KEY_PREFIX}{entry.path}",
         kind="file",
         severity=severity,
         title=f"File {entry.path} {label}",

@@ -23,7 +23,13 @@ import dagster as dg
 
 from orchestration.alerts.channels import DeliveryReport, configured_channels, deliver
 from orchestration.alerts.incidents import ApplyResult, IncidentStore, alerts_db_path, utc_now
-from orchestration.alerts.sources import EventCursor, event_transitions, ledger_transitions
+from orchestration.alerts.sources import (
+    FILE_KEY_PREFIX,
+    REFUSED_STATES,
+    EventCursor,
+    event_transitions,
+    ledger_transitions,
+)
 from orchestration.resources import LandingZoneResource
 
 SENSOR_NAME = "alert_sensor"
@@ -53,8 +59,12 @@ def update_incidents(
     """
     open_runs = store.open_keys("run")
     transitions, moved = event_transitions(instance, cursor, open_runs)
-    entries = landing.ledger().entries()
-    transitions += ledger_transitions(entries, Path(landing.path), store.open_keys("file"))
+    # Only the files that can move an incident: newest version refused, or an incident open.
+    open_files = store.open_keys("file")
+    entries = landing.ledger().newest_entries(
+        REFUSED_STATES, [key.removeprefix(FILE_KEY_PREFIX) for key in open_files]
+    )
+    transitions += ledger_transitions(entries, Path(landing.path), open_files)
     result = store.apply(transitions, channels, now, quiet=not cursor.caught_up)
     return result, moved
 
