@@ -3,13 +3,20 @@ a hand-built landing ledger and incident store, in the same atomic swap as the m
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from ingestion.common.ledger import FileOutcome, Ledger, RowCounts
+from ingestion.common.ledger import (
+    FINDING_COUNTS_SELECT,
+    FileOutcome,
+    FileVersion,
+    Ledger,
+    RowCounts,
+)
 from ingestion.common.problems import QUARANTINE, REFUSAL, WARNING, Finding
 from orchestration.alerts.incidents import (
     ERROR,
@@ -20,6 +27,7 @@ from orchestration.alerts.incidents import (
     alerts_db_path,
 )
 from orchestration.dq import publication_tables
+from orchestration.dq.readings import read_snapshot
 from orchestration.serving import publish_marts
 
 LOADED = "hr/131016_staff_20250401.csv"
@@ -131,6 +139,52 @@ def test_findings_summary_per_version_rule_and_severity(tmp_path: Path, ledger: 
         ("header_column_missing", "refusal", 1, None, "", "rejected"),
         ("grade_known", "quarantine", 3, 3, "職層", "loaded"),
         ("roster_volume", "warning", 1, None, "", "loaded"),
+    ]
+
+
+def grouped_findings(ledger: Ledger) -> list[tuple]:
+    with sqlite3.connect(ledger.path) as con:
+        return con.execute(
+            f"{FINDING_COUNTS_SELECT} group by path, sha256, rule, severity order by 1, 2, 3, 4"
+        ).fetchall()
+
+
+def kept_counts(ledger: Ledger) -> list[tuple]:
+    with sqlite3.connect(ledger.path) as con:
+        return con.execute("select * from file_finding_counts order by 1, 2, 3, 4").fetchall()
+
+
+def test_the_ledger_keeps_the_findings_summed_up_as_it_records_them(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    # the counts are what grouping every finding gives, including a version recorded again
+    assert kept_counts(ledger) == grouped_findings(ledger) != []
+    again = Finding(2, "職層", "grade_known", QUARANTINE, "not a known grade")
+    (entry,) = [e for e in ledger.entries(LOADED) if e.state == "loaded"]
+    version = FileVersion(entry.path, entry.sha256, entry.size)
+    ledger.record_outcomes([FileOutcome(version, "loaded", findings=[again])])
+    assert kept_counts(ledger) == grouped_findings(ledger)
+    assert ("grade_known", 1, 2) in [(row[2], row[4], row[5]) for row in kept_counts(ledger)]
+    # and the publication reads them, not the findings themselves
+    kept = len(kept_counts(ledger))
+    with sqlite3.connect(ledger.path) as con:
+        con.execute("delete from file_findings")
+    serving = publish(tmp_path, ledger)
+    published = query(serving, "select count(*) from dq.findings_summary")
+    assert published == [(kept,)]
+
+
+def test_a_ledger_from_before_the_counts_gets_them_once(tmp_path: Path, ledger: Ledger) -> None:
+    with sqlite3.connect(ledger.path) as con:
+        con.execute("drop table file_finding_counts")
+    # read-only (an operator's look): grouped on the fly, nothing written
+    readings = read_snapshot(ledger.path)
+    assert len(readings.findings) == len(grouped_findings(ledger)) == 3
+    # the next writer's connection fills the new table from the findings
+    ledger.state_counts()
+    assert kept_counts(ledger) == grouped_findings(ledger)
+    assert [f.count for f in read_snapshot(ledger.path).findings] == [
+        f.count for f in readings.findings
     ]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from ingestion.common.landing import parse_landing_path
 from ingestion.common.ledger import (
+    FINDING_COUNTS_SELECT,
     NOT_RECOGNISED,
     RECEIVED_STATES,
     RUN_FAILED,
@@ -231,16 +232,22 @@ def _read_files(con: sqlite3.Connection, tables: set[str]) -> list[FileRecord]:
     ]
 
 
-def _read_findings(con: sqlite3.Connection) -> list[FindingSummary]:
-    # SQLite takes the bare column `message` from the row holding min(line): the first one.
-    query = (
-        "select path, sha256, rule, severity, count(*), min(line), "
-        "group_concat(distinct column_name), message from file_findings "
-        "group by path, sha256, rule, severity order by path, sha256, severity, rule"
-    )
+def _read_findings(con: sqlite3.Connection, tables: set[str]) -> list[FindingSummary]:
+    """The findings per file version, rule and severity: from the counts the ledger keeps,
+    or, in a ledger written before it kept them (and opened read-only, so never migrated),
+    grouped here."""
+    if "file_finding_counts" in tables:
+        query = (
+            "select path, sha256, rule, severity, finding_count, first_line, columns, message "
+            "from file_finding_counts"
+        )
+    else:
+        query = f"{FINDING_COUNTS_SELECT} group by path, sha256, rule, severity"
     return [
         FindingSummary(path, sha, rule, severity, count, first, columns or "", message)
-        for path, sha, rule, severity, count, first, columns, message in con.execute(query)
+        for path, sha, rule, severity, count, first, columns, message in con.execute(
+            f"{query} order by path, sha256, severity, rule"
+        )
     ]
 
 
@@ -291,7 +298,7 @@ def read_snapshot(
         if "landing_files" in tables:
             files = _read_files(con, tables)
         if findings_too and "file_findings" in tables:
-            findings = _read_findings(con)
+            findings = _read_findings(con, tables)
         if "reprocess_requests" in tables:
             pending = _read_pending(con)
     with _read_only(Path(alerts_path)) as con:
