@@ -19,6 +19,7 @@ from orchestration.assets.dbt import (
     dbt_global_flags,
     dbt_project,
     keep_parse_state,
+    manifest_is_stale,
 )
 from orchestration.definitions import build_resources
 from orchestration.settings import DBT_EXECUTABLE, load_settings
@@ -102,3 +103,22 @@ def test_dbt_writes_no_log_file_unless_asked(monkeypatch: pytest.MonkeyPatch) ->
     # dbt's own variable still chooses a level
     monkeypatch.setenv(LOG_FILE_LEVEL_VARIABLE, "debug")
     assert dbt_global_flags() == ["--log-level-file", "debug"]
+
+
+def test_the_manifest_is_stale_when_missing_or_older_than_a_parsed_file(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    model = tmp_path / "models" / "a.sql"
+    model.write_text("select 1")
+    manifest = tmp_path / "target" / "manifest.json"
+    assert manifest_is_stale(tmp_path, manifest)  # missing
+    manifest.parent.mkdir()
+    manifest.write_text("{}")
+    os.utime(model, ns=(1, manifest.stat().st_mtime_ns - 1))
+    assert not manifest_is_stale(tmp_path, manifest)
+    os.utime(model, ns=(1, manifest.stat().st_mtime_ns + 1))  # edited after the parse
+    assert manifest_is_stale(tmp_path, manifest)
+
+
+def test_the_code_locations_manifest_is_fresh_once_loaded() -> None:
+    # importing the dbt assets parsed the project again if a file had changed since
+    assert not manifest_is_stale(dbt_project.project_dir, dbt_project.manifest_path)

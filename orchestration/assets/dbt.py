@@ -57,13 +57,31 @@ def dbt_global_flags() -> list[str]:
     return ["--log-level-file", os.environ.get(LOG_FILE_LEVEL_VARIABLE, "none")]
 
 
+# What `dbt parse` reads to name the nodes: a file here newer than the manifest means the
+# manifest may no longer say what the project holds (a model or test added or renamed), and
+# Dagster's asset checks would not match the tests dbt runs.
+PARSED_FOLDERS = ("models", "macros", "tests", "seeds")
+PARSED_FILES = ("dbt_project.yml",)
+
+
+def manifest_is_stale(project_dir: Path, manifest: Path) -> bool:
+    """The manifest is missing, or a file dbt parses changed after it was written."""
+    if not manifest.exists():
+        return True
+    parsed_at = manifest.stat().st_mtime_ns
+    files = [project_dir / name for name in PARSED_FILES]
+    files += [p for folder in PARSED_FOLDERS for p in (project_dir / folder).rglob("*")]
+    return any(path.is_file() and path.stat().st_mtime_ns > parsed_at for path in files)
+
+
 def ensure_manifest(project: DbtProject = dbt_project) -> None:
-    """Write the dbt manifest if it is missing (a fresh clone that skipped `make parse`).
+    """Write the dbt manifest if it is missing (a fresh clone that skipped `make parse`) or
+    older than the project's files (dbt files edited, then `dxkpi-run` without `make`).
 
     Outside `dagster dev`, DbtProject never parses by itself, and the code location cannot load
     without a manifest.
     """
-    if not project.manifest_path.exists():
+    if manifest_is_stale(project.project_dir, project.manifest_path):
         DxkpiDbtCli(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
             ["parse", "--quiet"]
         ).wait()
