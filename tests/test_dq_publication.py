@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingestion.common import sqlite_file
 from ingestion.common.ledger import (
     FINDING_COUNTS_SELECT,
     FileOutcome,
@@ -186,6 +187,28 @@ def test_a_ledger_from_before_the_counts_gets_them_once(tmp_path: Path, ledger: 
     assert [f.count for f in read_snapshot(ledger.path).findings] == [
         f.count for f in readings.findings
     ]
+
+
+def test_the_counts_are_filled_from_the_findings_only_when_their_table_is_created(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: object, **kwargs: object) -> sqlite3.Connection:
+        con = connect(*args, **kwargs)  # type: ignore[arg-type]
+        con.set_trace_callback(statements.append)
+        return con
+
+    monkeypatch.setattr(sqlite_file.sqlite3, "connect", traced)
+    # the grouping of every finding (1.4 s at national scale) is not run by a connection
+    ledger.state_counts()
+    assert statements and not [s for s in statements if "group by path, sha256, rule" in s]
+    with connect(ledger.path) as con:
+        con.execute("drop table file_finding_counts")
+    ledger.state_counts()  # an older ledger: the table is created and filled once
+    assert len([s for s in statements if "insert or ignore into file_finding_counts" in s]) == 1
+    assert kept_counts(ledger) == grouped_findings(ledger)
 
 
 def test_ward_dataset_status_for_every_ward_and_dataset(tmp_path: Path, ledger: Ledger) -> None:

@@ -109,11 +109,6 @@ _DDL = (
         message text not null,
         primary key (path, sha256, rule, severity)
     )""",
-    # A ledger written before the counts were kept gets them once, from its findings (the
-    # condition holds no row of either table, so it is evaluated once, not per row).
-    "insert into file_finding_counts "
-    f"{FINDING_COUNTS_SELECT} where not exists (select 1 from file_finding_counts) "
-    f"{_FINDING_COUNTS_GROUPS}",
     # Files an operator asked to read again (after a rule or reference change).
     """create table if not exists reprocess_requests (
         id integer primary key autoincrement,
@@ -260,6 +255,20 @@ class Ledger(SqliteFile):
     """The landing ledger in one SQLite file (created on first use)."""
 
     ddl = _DDL
+
+    def _create(self, con: sqlite3.Connection) -> None:
+        """Create what is missing; a ledger written before the finding counts were kept gets
+        them once, from its findings, when the table is created (`or ignore`: two processes
+        may both find it missing)."""
+        counted = con.execute(
+            "select 1 from sqlite_master where type = 'table' and name = 'file_finding_counts'"
+        ).fetchone()
+        super()._create(con)
+        if counted is None:
+            con.execute(
+                f"insert or ignore into file_finding_counts {FINDING_COUNTS_SELECT} "
+                f"{_FINDING_COUNTS_GROUPS}"
+            )
 
     # Hashes -------------------------------------------------------------------------------
 

@@ -45,9 +45,13 @@ class SqliteFile:
             con.execute("pragma busy_timeout=30000")
             if not self.read_only:
                 con.execute("pragma journal_mode=wal")
-                for statement in self.ddl:
-                    con.execute(statement)
+                self._create(con)
             yield con
+
+    def _create(self, con: sqlite3.Connection) -> None:
+        """Create what is missing: the statements of `ddl` (each `if not exists`)."""
+        for statement in self.ddl:
+            con.execute(statement)
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
