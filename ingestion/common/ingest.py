@@ -246,7 +246,8 @@ def _read_if_new(
             reason=f"overwritten before it was read (now {digest[:12]})",
             file_sha256=expected_sha256,
         )
-    if not again:
+    if not again and expected_sha256 is None:
+        # (With `expected_sha256`, these bytes are the ones already looked up above.)
         seen = _seen_before(books, path, source_file, digest)
         if seen is not None:
             return seen
