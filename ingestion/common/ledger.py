@@ -57,7 +57,7 @@ FINDING_COUNTS_SELECT = (
     "select path, sha256, rule, severity, count(*), min(line), "
     "group_concat(distinct column_name), message from file_findings"
 )
-_FINDING_COUNTS_GROUPS = "group by path, sha256, rule, severity"
+FINDING_COUNTS_GROUPS = "group by path, sha256, rule, severity"
 
 _DDL = (
     """create table if not exists landing_files (
@@ -267,7 +267,7 @@ class Ledger(SqliteFile):
         if counted is None:
             con.execute(
                 f"insert or ignore into file_finding_counts {FINDING_COUNTS_SELECT} "
-                f"{_FINDING_COUNTS_GROUPS}"
+                f"{FINDING_COUNTS_GROUPS}"
             )
 
     # Hashes -------------------------------------------------------------------------------
@@ -410,7 +410,7 @@ class Ledger(SqliteFile):
             con.execute("delete from file_finding_counts where path = ? and sha256 = ?", key)
             con.execute(
                 f"insert into file_finding_counts {FINDING_COUNTS_SELECT} "
-                f"where path = ? and sha256 = ? {_FINDING_COUNTS_GROUPS}",
+                f"where path = ? and sha256 = ? {FINDING_COUNTS_GROUPS}",
                 key,
             )
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from ingestion.common.landing import parse_landing_path
 from ingestion.common.ledger import (
+    FINDING_COUNTS_GROUPS,
     FINDING_COUNTS_SELECT,
     NOT_RECOGNISED,
     RECEIVED_STATES,
@@ -242,7 +243,7 @@ def _read_findings(con: sqlite3.Connection, tables: set[str]) -> list[FindingSum
             "from file_finding_counts"
         )
     else:
-        query = f"{FINDING_COUNTS_SELECT} group by path, sha256, rule, severity"
+        query = f"{FINDING_COUNTS_SELECT} {FINDING_COUNTS_GROUPS}"
     return [
         FindingSummary(path, sha, rule, severity, count, first, columns or "", message)
         for path, sha, rule, severity, count, first, columns, message in con.execute(
