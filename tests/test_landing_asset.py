@@ -66,12 +66,22 @@ def write_roster_with_one_bad_grade(landing: Path, day: str) -> None:
     path.write_bytes("\r\n".join([HEADER, *rows]).encode("cp932"))
 
 
+def write_three_rosters_with_one_bad_grade(landing: Path) -> None:
+    for day in ("20250401", "20250501", "20250601"):
+        write_roster_with_one_bad_grade(landing, day)
+
+
+def ingest_staff(tmp_path: Path, landing: LandingZoneResource) -> list[ExportOutcome]:
+    """Ingest the rosters of `landing` into a warehouse under `tmp_path`."""
+    warehouse = WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))
+    return ingest_dataset(STAFF, warehouse, landing, dg.get_dagster_logger())
+
+
 def test_outcomes_are_recorded_as_the_run_goes_and_only_their_counts_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN three rosters with a quarantined row each, and a ledger written two files at a time
-    for day in ("20250401", "20250501", "20250601"):
-        write_roster_with_one_bad_grade(tmp_path / "landing", day)
+    write_three_rosters_with_one_bad_grade(tmp_path / "landing")
     monkeypatch.setattr(landing_module, "LEDGER_BATCH", 2)
     transactions: list[int] = []
     record_outcomes = Ledger.record_outcomes
@@ -85,12 +95,7 @@ def test_outcomes_are_recorded_as_the_run_goes_and_only_their_counts_kept(
     landing = LandingZoneResource(path=str(tmp_path / "landing"))
 
     # WHEN the dataset is ingested
-    outcomes = ingest_dataset(
-        STAFF,
-        WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
-        landing,
-        dg.get_dagster_logger(),
-    )
+    outcomes = ingest_staff(tmp_path, landing)
 
     # THEN the ledger got the files as they were done, with every row finding
     assert [n for n in transactions if n] == [2, 1]
@@ -109,8 +114,7 @@ def test_data_docs_of_every_chunk_are_built_once_at_the_end_of_the_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN three rosters checked one chunk each, with Data Docs on
-    for day in ("20250401", "20250501", "20250601"):
-        write_roster_with_one_bad_grade(tmp_path / "landing", day)
+    write_three_rosters_with_one_bad_grade(tmp_path / "landing")
     monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 1)
     builds: list[int] = []
     build = docs._build
@@ -120,12 +124,7 @@ def test_data_docs_of_every_chunk_are_built_once_at_the_end_of_the_step(
     )
 
     # WHEN the dataset is ingested
-    outcomes = ingest_dataset(
-        STAFF,
-        WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
-        landing,
-        dg.get_dagster_logger(),
-    )
+    outcomes = ingest_staff(tmp_path, landing)
 
     # THEN the three validations' pages were built in one go, and each file's result links its own
     assert builds == [3]
