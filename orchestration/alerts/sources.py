@@ -348,14 +348,6 @@ def _last(records: Sequence[EventLogRecord], default: int) -> int:
 # The landing ledger ----------------------------------------------------------------------
 
 
-def newest_versions(entries: Iterable[LedgerEntry]) -> dict[str, LedgerEntry]:
-    """The newest version of each path (entries come oldest first)."""
-    newest: dict[str, LedgerEntry] = {}
-    for entry in entries:
-        newest[entry.path] = entry
-    return newest
-
-
 def _ward_and_dataset(path: str) -> tuple[str | None, str | None]:
     """`hr/131016_staff_20250401.csv` -> (`131016`, `hr_staff`); None where it does not parse."""
     system, _, name = path.rpartition("/")
@@ -403,13 +395,17 @@ def file_incident(entry: LedgerEntry) -> Incident:
 
 
 def ledger_transitions(
-    entries: Iterable[LedgerEntry], landing_root: Path, open_file_keys: set[str]
+    newest: Iterable[LedgerEntry], landing_root: Path, open_file_keys: set[str]
 ) -> list[Transition]:
     """Open for each path whose newest version is refused; resolve the open ones whose newest
-    version was received, or whose file is gone from the landing zone."""
+    version was received, or whose file is gone from the landing zone.
+
+    `newest` holds one entry per path, its newest version (`Ledger.newest_entries`).
+    """
     transitions: list[Transition] = []
     landing_readable = landing_root.is_dir()  # an unmounted share must not resolve everything
-    for path, entry in sorted(newest_versions(entries).items()):
+    for entry in sorted(newest, key=lambda entry: entry.path):
+        path = entry.path
         incident = file_incident(entry)
         if entry.state in REFUSED_STATES and incident.key not in open_file_keys:
             if not landing_readable or (landing_root / path).exists():
